@@ -1,0 +1,4 @@
+//! One thin `run` per subcommand.
+
+pub mod credentials;
+pub mod serve;

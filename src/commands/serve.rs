@@ -1,0 +1,13 @@
+//! `trellis serve`.
+
+use crate::config::{ServeArgs, Settings, StoreArgs};
+use crate::startup::Application;
+
+pub async fn run(store: &StoreArgs, args: &ServeArgs) -> anyhow::Result<()> {
+    let settings = Settings::load(store, args)?;
+    crate::telemetry::init(settings.json_logs);
+    let app = Application::build(&settings).await?;
+    tracing::info!(listen = %settings.listen, port = app.port(), data_dir = %settings.data_dir.display(), "Trellis is serving xAPI at /xapi/");
+    app.run_until_stopped().await?;
+    Ok(())
+}

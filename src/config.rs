@@ -1,0 +1,137 @@
+//! Configuration in one place. `Settings` is built in layers: built-in
+//! defaults, then an optional TOML file (`--config`), then `TRELLIS_*`
+//! environment variables, then command-line flags (clap merges the last two,
+//! flags winning).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use clap::Args;
+use serde::Deserialize;
+
+/// Settings shared by every subcommand that opens the store.
+#[derive(Debug, Clone, Args, Default)]
+pub struct StoreArgs {
+    /// TOML configuration file.
+    #[arg(long, env = "TRELLIS_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+    /// Directory of the embedded store [default: ./trellis-data].
+    #[arg(long, env = "TRELLIS_DATA_DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
+}
+
+/// Settings of `trellis serve`.
+#[derive(Debug, Clone, Args, Default)]
+pub struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "TRELLIS_LISTEN")]
+    pub listen: Option<String>,
+    /// Largest accepted request body in bytes [default: 10485760].
+    #[arg(long, env = "TRELLIS_MAX_BODY_BYTES")]
+    pub max_body_bytes: Option<usize>,
+    /// Most statements accepted in one request [default: 1000].
+    #[arg(long, env = "TRELLIS_MAX_BATCH")]
+    pub max_batch: Option<usize>,
+    /// Most statements returned in one page of a query [default: 1000].
+    #[arg(long, env = "TRELLIS_MAX_PAGE")]
+    pub max_page: Option<usize>,
+    /// Base URL clients reach this server at (used in statement authorities)
+    /// [default: http://LISTEN].
+    #[arg(long, env = "TRELLIS_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Log format: pretty or json [default: pretty].
+    #[arg(long, env = "TRELLIS_LOG_FORMAT")]
+    pub log_format: Option<String>,
+}
+
+/// The optional TOML file; every key is optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSettings {
+    listen: Option<String>,
+    data_dir: Option<PathBuf>,
+    max_body_bytes: Option<usize>,
+    max_batch: Option<usize>,
+    max_page: Option<usize>,
+    public_url: Option<String>,
+    log_format: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    pub listen: String,
+    pub data_dir: PathBuf,
+    pub max_body_bytes: usize,
+    pub max_batch: usize,
+    pub max_page: usize,
+    pub public_url: Option<String>,
+    pub json_logs: bool,
+}
+
+impl Settings {
+    pub fn load(store: &StoreArgs, serve: &ServeArgs) -> anyhow::Result<Settings> {
+        let file = match &store.config {
+            Some(path) => read_file(path)?,
+            None => FileSettings::default(),
+        };
+        let log_format = serve.log_format.clone().or(file.log_format).unwrap_or_else(|| "pretty".into());
+        let json_logs = match log_format.as_str() {
+            "json" => true,
+            "pretty" => false,
+            other => anyhow::bail!("log format must be pretty or json, not {other:?}"),
+        };
+        let settings = Settings {
+            listen: serve.listen.clone().or(file.listen).unwrap_or_else(|| "127.0.0.1:8080".into()),
+            data_dir: store.data_dir.clone().or(file.data_dir).unwrap_or_else(|| "./trellis-data".into()),
+            max_body_bytes: serve.max_body_bytes.or(file.max_body_bytes).unwrap_or(10 * 1024 * 1024),
+            max_batch: serve.max_batch.or(file.max_batch).unwrap_or(1000),
+            max_page: serve.max_page.or(file.max_page).unwrap_or(1000),
+            public_url: serve.public_url.clone().or(file.public_url),
+            json_logs,
+        };
+        anyhow::ensure!(settings.max_batch > 0, "max_batch must be at least 1");
+        anyhow::ensure!(settings.max_page > 0, "max_page must be at least 1");
+        anyhow::ensure!(settings.max_body_bytes >= 1024, "max_body_bytes must be at least 1024");
+        Ok(settings)
+    }
+}
+
+fn read_file(path: &Path) -> anyhow::Result<FileSettings> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_apply_without_any_setting() {
+        let s = Settings::load(&StoreArgs::default(), &ServeArgs::default()).unwrap();
+        assert_eq!(s.listen, "127.0.0.1:8080");
+        assert_eq!(s.data_dir, PathBuf::from("./trellis-data"));
+        assert_eq!(s.max_batch, 1000);
+    }
+
+    #[test]
+    fn flags_win_over_the_file_and_the_file_over_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("trellis.toml");
+        std::fs::write(&path, "listen = \"0.0.0.0:9000\"\nmax_batch = 50\ndata_dir = \"/srv/x\"\n").unwrap();
+        let store = StoreArgs { config: Some(path), data_dir: None };
+        let serve = ServeArgs { listen: Some("127.0.0.1:7000".into()), ..ServeArgs::default() };
+        let s = Settings::load(&store, &serve).unwrap();
+        assert_eq!(s.listen, "127.0.0.1:7000");
+        assert_eq!(s.max_batch, 50);
+        assert_eq!(s.data_dir, PathBuf::from("/srv/x"));
+    }
+
+    #[test]
+    fn unknown_file_keys_are_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("trellis.toml");
+        std::fs::write(&path, "lisen = \"x\"\n").unwrap();
+        let store = StoreArgs { config: Some(path), data_dir: None };
+        assert!(Settings::load(&store, &ServeArgs::default()).is_err());
+    }
+}

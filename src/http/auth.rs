@@ -1,0 +1,48 @@
+//! HTTP Basic authentication of xAPI requests.
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+
+use super::error::ApiError;
+use super::AppState;
+use crate::auth::Principal;
+
+/// Authenticates an `Authorization` header value (from the header or, in
+/// the alternate request syntax, from the form body).
+pub async fn authenticate(state: &AppState, authorization: Option<&str>) -> Result<Principal, ApiError> {
+    let Some(value) = authorization else {
+        return Err(ApiError::Unauthorized("credentials are required (HTTP Basic authentication)".into()));
+    };
+    let (key, secret) = parse_basic(value)
+        .ok_or_else(|| ApiError::Unauthorized("the Authorization header is not valid HTTP Basic credentials".into()))?;
+    state
+        .authenticator
+        .authenticate(&key, &secret)
+        .await?
+        .ok_or_else(|| ApiError::Unauthorized("unknown key or wrong secret".into()))
+}
+
+fn parse_basic(value: &str) -> Option<(String, String)> {
+    let (scheme, token) = value.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = STANDARD.decode(token.trim()).ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (key, secret) = text.split_once(':')?;
+    Some((key.to_owned(), secret.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_credentials_parse() {
+        assert_eq!(parse_basic("Basic YTpiOmM="), Some(("a".into(), "b:c".into())));
+        assert_eq!(parse_basic("basic YTpi"), Some(("a".into(), "b".into())));
+        assert_eq!(parse_basic("Basic:YTpi"), None);
+        assert_eq!(parse_basic("Bearer YTpi"), None);
+        assert_eq!(parse_basic("Basic !!!"), None);
+    }
+}

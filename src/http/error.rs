@@ -1,0 +1,118 @@
+//! One table from every failure to an HTTP status and a JSON body
+//! `{"error": kind, "message": text, "path": where}`.
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde_json::json;
+
+use crate::store::StoreError;
+use crate::xapi::ValidationError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// A statement or document that breaks the specification.
+    #[error("{0}")]
+    Invalid(#[from] ValidationError),
+    /// A malformed request: parameter, header, body framing.
+    #[error("{message}")]
+    BadRequest { message: String, path: Option<String> },
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    PreconditionFailed(String),
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl ApiError {
+    pub fn bad_request(message: impl Into<String>) -> ApiError {
+        ApiError::BadRequest { message: message.into(), path: None }
+    }
+
+    /// A bad query parameter, named in `path`.
+    pub fn bad_param(param: &str, message: impl Into<String>) -> ApiError {
+        ApiError::BadRequest { message: message.into(), path: Some(param.to_owned()) }
+    }
+
+    fn kind(&self) -> &'static str {
+        match self {
+            ApiError::Invalid(_) => "invalid_statement",
+            ApiError::BadRequest { .. } => "bad_request",
+            ApiError::Unauthorized(_) => "unauthorized",
+            ApiError::Forbidden(_) => "forbidden",
+            ApiError::NotFound(_) => "not_found",
+            ApiError::Conflict(_) => "conflict",
+            ApiError::PreconditionFailed(_) => "precondition_failed",
+            ApiError::PayloadTooLarge(_) => "payload_too_large",
+            ApiError::Unavailable(_) => "unavailable",
+            ApiError::Internal(_) => "internal",
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> ApiError {
+        match e {
+            StoreError::Conflict(id) => ApiError::Conflict(format!(
+                "a different statement with id {id} is already stored; statements are immutable"
+            )),
+            StoreError::Invalid(message) => ApiError::bad_request(message),
+            StoreError::Unavailable(message) => ApiError::Unavailable(message),
+            other => ApiError::Internal(other.into()),
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::Invalid(_) | ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let (message, path) = match self {
+            ApiError::Invalid(e) => (e.message.clone(), Some(e.path.to_string())),
+            ApiError::BadRequest { message, path } => (message.clone(), path.clone()),
+            ApiError::Internal(e) => {
+                tracing::error!(error = ?e, "request failed");
+                ("the server failed to process the request".to_owned(), None)
+            }
+            other => (other.to_string(), None),
+        };
+        let mut body = json!({"error": self.kind(), "message": message});
+        if let Some(path) = path {
+            body["path"] = path.into();
+        }
+        let mut response = HttpResponse::build(self.status_code());
+        match self {
+            ApiError::Unauthorized(_) => {
+                response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"Trellis xAPI\"")));
+            }
+            ApiError::Unavailable(_) => {
+                response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("5")));
+            }
+            _ => {}
+        }
+        response.json(body)
+    }
+}

@@ -1,0 +1,104 @@
+//! The HTTP surface: the xAPI resources under `/xapi`, health, and the
+//! cross-cutting behaviour every xAPI response shares (version header,
+//! CORS, errors).
+
+pub mod about;
+pub mod auth;
+pub mod body;
+pub mod error;
+pub mod multipart;
+pub mod statements;
+
+use std::sync::Arc;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{web, HttpMessage, HttpResponse, ResponseError};
+
+use crate::auth::Authenticator;
+use crate::store::Store;
+use crate::xapi::XapiVersion;
+use error::ApiError;
+
+pub const VERSION_HEADER: &str = "X-Experience-API-Version";
+pub const CONSISTENT_THROUGH_HEADER: &str = "X-Experience-API-Consistent-Through";
+
+/// Limits applied to requests.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub max_body_bytes: usize,
+    pub max_batch: usize,
+    pub max_page: usize,
+}
+
+/// What every handler shares.
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub authenticator: Authenticator,
+    pub limits: Limits,
+    /// The homePage of the accounts in statement authorities.
+    pub public_url: String,
+}
+
+/// Mounts every route; used by `startup` and by tests alike.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(healthz)).service(
+        web::scope("/xapi")
+            .wrap(actix_web::middleware::from_fn(xapi_headers))
+            .configure(about::configure)
+            .configure(statements::configure),
+    );
+}
+
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
+}
+
+/// Whether the request uses the 1.0.3 alternate request syntax (the
+/// version then travels in the form body and the handler checks it).
+fn is_alternate_syntax(req: &ServiceRequest) -> bool {
+    req.method() == actix_web::http::Method::POST
+        && req.query_string().split('&').any(|p| p == "method" || p.starts_with("method="))
+}
+
+/// Requires `X-Experience-API-Version` on everything but About, makes the
+/// parsed version available to handlers, and answers with the header.
+async fn xapi_headers(req: ServiceRequest, next: Next<impl MessageBody + 'static>) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let header = req.headers().get(VERSION_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let parsed = header.as_deref().and_then(XapiVersion::parse_header);
+    let exempt = req.path().trim_end_matches('/').ends_with("/about") || is_alternate_syntax(&req);
+    let version = match (parsed, exempt) {
+        (Some(v), _) => v,
+        (None, true) => XapiVersion::V2_0,
+        (None, false) => {
+            let message = match header {
+                Some(h) => format!("{VERSION_HEADER} {h:?} is not supported; use 1.0.x or 2.0.x"),
+                None => format!("the {VERSION_HEADER} header is required"),
+            };
+            let consistent = statements::consistent_through_for(&req).await;
+            let mut response = ApiError::bad_param(VERSION_HEADER, message).error_response();
+            set_header(&mut response, VERSION_HEADER, XapiVersion::V2_0.header_value());
+            if let Some(value) = consistent {
+                set_header(&mut response, CONSISTENT_THROUGH_HEADER, &value);
+            }
+            return Ok(req.into_response(response).map_into_right_body());
+        }
+    };
+    req.extensions_mut().insert(version);
+    let mut res = next.call(req).await?;
+    if !res.headers().contains_key(VERSION_HEADER) {
+        res.headers_mut().insert(
+            HeaderName::from_static("x-experience-api-version"),
+            HeaderValue::from_static(version.header_value()),
+        );
+    }
+    Ok(res.map_into_left_body())
+}
+
+pub fn set_header(response: &mut HttpResponse, name: &'static str, value: &str) {
+    if let (Ok(name), Ok(value)) = (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(value)) {
+        response.headers_mut().insert(name, value);
+    }
+}

@@ -1,0 +1,650 @@
+//! The Statement Resource (`/xapi/statements`): PUT, POST, GET/HEAD, and the
+//! 1.0.3 alternate request syntax.
+
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, UNIX_EPOCH};
+
+use actix_web::dev::ServiceRequest;
+use actix_web::http::header::{self, HttpDate};
+use actix_web::http::Method;
+use actix_web::{guard, web, HttpMessage, HttpRequest, HttpResponse};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::body::{media_type, read_limited};
+use super::error::ApiError;
+use super::multipart::{self, Part};
+use super::{auth, set_header, AppState, CONSISTENT_THROUGH_HEADER, VERSION_HEADER};
+use crate::auth::{Principal, ReadAccess};
+use crate::store::{Attachment, Cursor, NewStatement, StatementQuery, StoredStatement};
+use crate::xapi::datatypes::{format_timestamp, is_iri, is_uuid, parse_timestamp};
+use crate::xapi::format::{self, Format};
+use crate::xapi::statement::{ifi_key, SIGNATURE_USAGE};
+use crate::xapi::{rules, signature, JsonPath, Statement, XapiVersion};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/statements")
+            .route(web::route().guard(guard::Any(guard::Get()).or(guard::Head())).to(get_statements))
+            .route(web::put().to(put_statements))
+            .route(web::post().to(post_statements)),
+    );
+}
+
+/// The version the middleware accepted for this request.
+fn version_of(req: &HttpRequest) -> XapiVersion {
+    req.extensions().get::<XapiVersion>().copied().unwrap_or(XapiVersion::V2_0)
+}
+
+fn header_str<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
+    req.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+fn parse_query(query: &str) -> Result<Vec<(String, String)>, ApiError> {
+    serde_urlencoded::from_str(query).map_err(|e| ApiError::bad_request(format!("malformed query string: {e}")))
+}
+
+/// `X-Experience-API-Consistent-Through` for error responses of statement
+/// GETs (the header is required "regardless of the code returned").
+pub async fn consistent_through_for(req: &ServiceRequest) -> Option<String> {
+    let is_get = req.method() == Method::GET || req.method() == Method::HEAD;
+    if !is_get || !req.path().trim_end_matches('/').ends_with("/statements") {
+        return None;
+    }
+    let state = req.app_data::<web::Data<AppState>>()?;
+    let ms = state.store.consistent_through().await.ok()?;
+    Some(format_ms(ms))
+}
+
+fn format_ms(ms: i64) -> String {
+    format_timestamp(chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default())
+}
+
+// ---------------------------------------------------------------- writes
+
+async fn put_statements(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let principal = auth::authenticate(&state, header_str(&req, "Authorization")).await?;
+    let params = parse_query(req.query_string())?;
+    let body = read_limited(payload, state.limits.max_body_bytes).await?;
+    let content_type = header_str(&req, "Content-Type").unwrap_or_default().to_owned();
+    put_inner(&state, &principal, version_of(&req), &params, &content_type, body).await
+}
+
+async fn put_inner(
+    state: &AppState,
+    principal: &Principal,
+    version: XapiVersion,
+    params: &[(String, String)],
+    content_type: &str,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let mut statement_id = None;
+    for (name, value) in params {
+        match name.as_str() {
+            "statementId" => statement_id = Some(parse_uuid_param("statementId", value)?),
+            other => return Err(ApiError::bad_param(other, format!("unknown parameter {other:?} for PUT /statements"))),
+        }
+    }
+    let statement_id = statement_id.ok_or_else(|| ApiError::bad_param("statementId", "PUT /statements requires the statementId parameter"))?;
+    store_statements(state, principal, version, content_type, body, Some(statement_id)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn post_statements(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let params = parse_query(req.query_string())?;
+    let body = read_limited(payload, state.limits.max_body_bytes).await?;
+    if params.iter().any(|(k, _)| k == "method") {
+        return alternate_syntax(&req, &state, &params, body).await;
+    }
+    let principal = auth::authenticate(&state, header_str(&req, "Authorization")).await?;
+    if let Some((name, _)) = params.first() {
+        return Err(ApiError::bad_param(name, format!("unknown parameter {name:?} for POST /statements")));
+    }
+    let content_type = header_str(&req, "Content-Type").unwrap_or_default().to_owned();
+    post_inner(&state, &principal, version_of(&req), &content_type, body).await
+}
+
+async fn post_inner(state: &AppState, principal: &Principal, version: XapiVersion, content_type: &str, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+    let ids = store_statements(state, principal, version, content_type, body, None).await?;
+    Ok(HttpResponse::Ok().json(ids.iter().map(Uuid::to_string).collect::<Vec<_>>()))
+}
+
+/// Parses, validates and stores the statements of a PUT or POST body.
+async fn store_statements(
+    state: &AppState,
+    principal: &Principal,
+    version: XapiVersion,
+    content_type: &str,
+    body: web::Bytes,
+    put_id: Option<Uuid>,
+) -> Result<Vec<Uuid>, ApiError> {
+    if !principal.can_write_statements() {
+        return Err(ApiError::Forbidden("this credential may not write statements (scope statements/write)".into()));
+    }
+    let (json, parts) = match media_type(content_type).as_str() {
+        "application/json" => (body, Vec::new()),
+        "multipart/mixed" => {
+            let parsed = multipart::parse(content_type, body).await?;
+            (parsed.statements, parsed.parts)
+        }
+        "" => return Err(ApiError::bad_param("Content-Type", "a Content-Type of application/json or multipart/mixed is required")),
+        other => {
+            return Err(ApiError::bad_param(
+                "Content-Type",
+                format!("Content-Type {other} is not accepted here; use application/json or multipart/mixed"),
+            ))
+        }
+    };
+    let value: Value = serde_json::from_slice(&json).map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))?;
+    let (values, paths): (Vec<Value>, Vec<JsonPath>) = match (value, put_id) {
+        (Value::Object(o), Some(_)) => (vec![Value::Object(o)], vec![JsonPath::root()]),
+        (_, Some(_)) => return Err(ApiError::bad_request("PUT /statements takes a single statement object")),
+        (Value::Object(o), None) => (vec![Value::Object(o)], vec![JsonPath::root()]),
+        (Value::Array(items), None) => {
+            let paths = (0..items.len()).map(|i| JsonPath::root().index(i)).collect();
+            (items, paths)
+        }
+        (_, None) => return Err(ApiError::bad_request("the body must be a statement or an array of statements")),
+    };
+    if values.len() > state.limits.max_batch {
+        return Err(ApiError::PayloadTooLarge(format!(
+            "{} statements in one request; the limit is {}",
+            values.len(),
+            state.limits.max_batch
+        )));
+    }
+    let authority = principal.authority(&state.public_url);
+    let mut statements = Vec::with_capacity(values.len());
+    let mut seen = HashSet::with_capacity(values.len());
+    for (value, path) in values.into_iter().zip(paths) {
+        let mut statement = Statement::parse(value, version, &path)?;
+        if let Some(put_id) = put_id {
+            match statement.id() {
+                Some(id) if id != put_id => {
+                    return Err(ApiError::bad_param("statementId", "the statementId parameter differs from the statement's id"))
+                }
+                _ => set_id(&mut statement, put_id, version, &path)?,
+            }
+        }
+        let id = statement.ensure_id();
+        if !seen.insert(id) {
+            return Err(ApiError::Invalid(crate::xapi::ValidationError::new(
+                path.key("id"),
+                format!("statement id {id} appears more than once in this request"),
+            )));
+        }
+        statement.set_authority(authority.clone());
+        statements.push((statement, path));
+    }
+    let attachments = check_attachments(&statements, parts)?;
+    let batch = statements
+        .into_iter()
+        .map(|(statement, _)| NewStatement { statement, authority_key: principal.key.clone() })
+        .collect();
+    Ok(state.store.insert_statements(batch, attachments).await?)
+}
+
+fn set_id(statement: &mut Statement, id: Uuid, version: XapiVersion, path: &JsonPath) -> Result<(), ApiError> {
+    if statement.id().is_some() {
+        return Ok(());
+    }
+    let mut body = statement.original().clone();
+    body.insert("id".into(), id.to_string().into());
+    *statement = Statement::parse(Value::Object(body), version, path)?;
+    Ok(())
+}
+
+/// Matches multipart parts to the attachments the statements declare and
+/// checks signatures (xAPI Data 2.4.11, 2.6; Communication 1.5.2).
+fn check_attachments(statements: &[(Statement, JsonPath)], parts: Vec<Part>) -> Result<Vec<Attachment>, ApiError> {
+    let mut by_hash: HashMap<String, Part> = HashMap::with_capacity(parts.len());
+    for part in parts {
+        let hash = part
+            .hash
+            .clone()
+            .ok_or_else(|| ApiError::bad_request("every attachment part needs an X-Experience-API-Hash header"))?
+            .to_ascii_lowercase();
+        if !part.transfer_encoding.as_deref().is_some_and(|e| e.eq_ignore_ascii_case("binary")) {
+            return Err(ApiError::bad_request("attachment parts must have Content-Transfer-Encoding: binary"));
+        }
+        if multipart::sha2_hex(&part.data, &hash) != hash {
+            return Err(ApiError::bad_request(format!("the content of attachment part {hash} does not match its X-Experience-API-Hash")));
+        }
+        by_hash.insert(hash, part);
+    }
+    let mut declared = HashSet::new();
+    for (statement, path) in statements {
+        for (i, a) in statement.attachments().iter().enumerate() {
+            let a_path = path.key("attachments").index(i);
+            declared.insert(a.sha2.clone());
+            let part = by_hash.get(&a.sha2);
+            if part.is_none() && !a.has_file_url {
+                return Err(ApiError::Invalid(crate::xapi::ValidationError::new(
+                    a_path.key("sha2"),
+                    "this attachment has no fileUrl and no multipart/mixed part carries its content",
+                )));
+            }
+            if a.usage_type == SIGNATURE_USAGE {
+                if media_type(&a.content_type) != "application/octet-stream" {
+                    return Err(ApiError::Invalid(crate::xapi::ValidationError::new(
+                        a_path.key("contentType"),
+                        "a signature attachment must have contentType application/octet-stream",
+                    )));
+                }
+                let part = part.ok_or_else(|| {
+                    ApiError::Invalid(crate::xapi::ValidationError::new(a_path.clone(), "the signature attachment has no content part"))
+                })?;
+                signature::check(&part.data, statement.original())
+                    .map_err(|message| ApiError::Invalid(crate::xapi::ValidationError::new(a_path, message)))?;
+            }
+        }
+    }
+    if let Some(extra) = by_hash.keys().find(|h| !declared.contains(*h)) {
+        return Err(ApiError::bad_request(format!("multipart part {extra} matches no attachment of the statements")));
+    }
+    let mut content_types: HashMap<String, String> = HashMap::new();
+    for (statement, _) in statements {
+        for a in statement.attachments() {
+            content_types.entry(a.sha2).or_insert(a.content_type);
+        }
+    }
+    Ok(by_hash
+        .into_iter()
+        .map(|(sha2, part)| Attachment {
+            content_type: content_types.remove(&sha2).unwrap_or(part.content_type),
+            sha2,
+            data: part.data.to_vec(),
+        })
+        .collect())
+}
+
+// ---------------------------------------------------------------- reads
+
+async fn get_statements(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let principal = auth::authenticate(&state, header_str(&req, "Authorization")).await;
+    let params = parse_query(req.query_string());
+    let languages = format::accept_language(header_str(&req, "Accept-Language").unwrap_or_default());
+    let result = match (principal, params) {
+        (Ok(principal), Ok(params)) => get_inner(&state, &principal, version_of(&req), &params, &languages).await,
+        (Err(e), _) | (_, Err(e)) => Err(e),
+    };
+    // The header is due on every statement GET, errors included.
+    let through = format_ms(state.store.consistent_through().await?);
+    match result {
+        Ok(mut response) => {
+            set_header(&mut response, CONSISTENT_THROUGH_HEADER, &through);
+            Ok(response)
+        }
+        Err(e) => {
+            let mut response = actix_web::ResponseError::error_response(&e);
+            set_header(&mut response, CONSISTENT_THROUGH_HEADER, &through);
+            Ok(response)
+        }
+    }
+}
+
+/// The parsed parameters of a statement GET.
+#[derive(Debug)]
+enum GetRequest {
+    Single { id: Uuid, voided: bool, format: Format, attachments: bool },
+    Query { query: StatementQuery, format: Format, attachments: bool, params: String },
+}
+
+const QUERY_PARAMS: [&str; 13] = [
+    "agent",
+    "verb",
+    "activity",
+    "registration",
+    "related_activities",
+    "related_agents",
+    "since",
+    "until",
+    "limit",
+    "format",
+    "attachments",
+    "ascending",
+    "more",
+];
+
+fn parse_get(params: &[(String, String)], version: XapiVersion, max_page: usize) -> Result<GetRequest, ApiError> {
+    let mut map: HashMap<&str, &str> = HashMap::new();
+    for (name, value) in params {
+        let known = name == "statementId" || name == "voidedStatementId" || QUERY_PARAMS.contains(&name.as_str());
+        if !known {
+            return Err(ApiError::bad_param(name, format!("unknown parameter {name:?} (parameter names are case-sensitive)")));
+        }
+        if map.insert(name.as_str(), value.as_str()).is_some() {
+            return Err(ApiError::bad_param(name, format!("parameter {name:?} is given more than once")));
+        }
+    }
+    if let Some(token) = map.get("more") {
+        if map.len() > 1 {
+            return Err(ApiError::bad_param("more", "a more link takes no other parameters"));
+        }
+        return resume(token, version, max_page);
+    }
+    let format = match map.get("format") {
+        Some(f) => Format::parse(f).ok_or_else(|| ApiError::bad_param("format", "format must be ids, exact or canonical"))?,
+        None => Format::Exact,
+    };
+    let attachments = bool_param(&map, "attachments")?;
+    for single in ["statementId", "voidedStatementId"] {
+        if let Some(value) = map.get(single) {
+            if let Some(other) = map.keys().find(|k| !matches!(**k, "format" | "attachments") && **k != single) {
+                return Err(ApiError::bad_param(other, format!("{single} can only be combined with format and attachments")));
+            }
+            let id = parse_uuid_param(single, value)?;
+            return Ok(GetRequest::Single { id, voided: single == "voidedStatementId", format, attachments });
+        }
+    }
+    let mut query = StatementQuery { limit: max_page, ..StatementQuery::default() };
+    if let Some(agent) = map.get("agent") {
+        query.agent = Some(parse_agent_param(agent)?);
+    }
+    if let Some(verb) = map.get("verb") {
+        query.verb = Some(iri_param("verb", verb)?);
+    }
+    if let Some(activity) = map.get("activity") {
+        query.activity = Some(iri_param("activity", activity)?);
+    }
+    if let Some(registration) = map.get("registration") {
+        query.registration = Some(parse_uuid_param("registration", registration)?.to_string());
+    }
+    query.related_agents = bool_param(&map, "related_agents")?;
+    query.related_activities = bool_param(&map, "related_activities")?;
+    query.ascending = bool_param(&map, "ascending")?;
+    for (name, slot) in [("since", &mut query.since_ms), ("until", &mut query.until_ms)] {
+        if let Some(value) = map.get(name) {
+            let t = parse_timestamp(value, version)
+                .ok_or_else(|| ApiError::bad_param(name, format!("{name} must be an ISO 8601 timestamp with a time zone")))?;
+            *slot = Some(t.timestamp_millis());
+        }
+    }
+    if let Some(limit) = map.get("limit") {
+        let n: usize = limit
+            .parse()
+            .map_err(|_| ApiError::bad_param("limit", "limit must be a non-negative integer"))?;
+        query.limit = if n == 0 { max_page } else { n.min(max_page) };
+    }
+    let params = serde_urlencoded::to_string(params).unwrap_or_default();
+    Ok(GetRequest::Query { query, format, attachments, params })
+}
+
+fn bool_param(map: &HashMap<&str, &str>, name: &str) -> Result<bool, ApiError> {
+    match map.get(name) {
+        None => Ok(false),
+        Some(&"true") => Ok(true),
+        Some(&"false") => Ok(false),
+        Some(_) => Err(ApiError::bad_param(name, format!("{name} must be true or false"))),
+    }
+}
+
+fn parse_uuid_param(name: &str, value: &str) -> Result<Uuid, ApiError> {
+    if !is_uuid(value) {
+        return Err(ApiError::bad_param(name, format!("{name} must be a UUID")));
+    }
+    Uuid::parse_str(value).map_err(|_| ApiError::bad_param(name, format!("{name} must be a UUID")))
+}
+
+fn iri_param(name: &str, value: &str) -> Result<String, ApiError> {
+    if is_iri(value) {
+        Ok(value.to_owned())
+    } else {
+        Err(ApiError::bad_param(name, format!("{name} must be an IRI")))
+    }
+}
+
+/// The `agent` parameter: an Agent or identified Group as JSON.
+fn parse_agent_param(value: &str) -> Result<String, ApiError> {
+    let agent: Value = serde_json::from_str(value).map_err(|_| ApiError::bad_param("agent", "agent must be an Agent or Group as JSON"))?;
+    let obj = agent.as_object().ok_or_else(|| ApiError::bad_param("agent", "agent must be a JSON object"))?;
+    if obj.get("objectType").and_then(Value::as_str) != Some("Group") {
+        rules::check_agent(obj, &JsonPath::root()).map_err(|e| ApiError::bad_param("agent", e.message))?;
+    }
+    ifi_key(&agent).ok_or_else(|| ApiError::bad_param("agent", "agent must have an inverse functional identifier"))
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct MoreToken {
+    /// The original query string.
+    p: String,
+    a: i64,
+    s: i64,
+}
+
+fn more_link(params: &str, cursor: Cursor) -> String {
+    let token = MoreToken { p: params.to_owned(), a: cursor.after_seq, s: cursor.snapshot_seq };
+    let encoded = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&token).unwrap_or_default());
+    format!("/xapi/statements?more={encoded}")
+}
+
+fn resume(token: &str, version: XapiVersion, max_page: usize) -> Result<GetRequest, ApiError> {
+    let invalid = || ApiError::bad_param("more", "the more token is not valid");
+    let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| invalid())?;
+    let token: MoreToken = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
+    let params = parse_query(&token.p)?;
+    match parse_get(&params, version, max_page)? {
+        GetRequest::Query { mut query, format, attachments, params } => {
+            query.after_seq = Some(token.a);
+            query.snapshot_seq = Some(token.s);
+            Ok(GetRequest::Query { query, format, attachments, params })
+        }
+        GetRequest::Single { .. } => Err(invalid()),
+    }
+}
+
+async fn get_inner(
+    state: &AppState,
+    principal: &Principal,
+    version: XapiVersion,
+    params: &[(String, String)],
+    languages: &[String],
+) -> Result<HttpResponse, ApiError> {
+    let access = principal.statement_read_access();
+    if access == ReadAccess::Nothing {
+        return Err(ApiError::Forbidden("this credential may not read statements (scope statements/read)".into()));
+    }
+    match parse_get(params, version, state.limits.max_page)? {
+        GetRequest::Single { id, voided, format, attachments } => {
+            let found = state.store.statement(id).await?.filter(|s| s.voided == voided);
+            let stored = found.ok_or_else(|| {
+                ApiError::NotFound(if voided { format!("no voided statement {id}") } else { format!("no statement {id}") })
+            })?;
+            let mut value: Value = serde_json::from_str(&stored.json).map_err(|e| ApiError::Internal(e.into()))?;
+            if access == ReadAccess::OnlyMine && !authored_by(&value, principal) {
+                return Err(ApiError::NotFound(format!("no statement {id}")));
+            }
+            format::apply(&mut value, format, languages);
+            let json = serde_json::to_string(&value).map_err(|e| ApiError::Internal(e.into()))?;
+            let mut response = respond(state, json, &[value], attachments).await?;
+            response.headers_mut().insert(header::LAST_MODIFIED, last_modified(stored.stored_ms));
+            Ok(response)
+        }
+        GetRequest::Query { mut query, format, attachments, params } => {
+            if access == ReadAccess::OnlyMine {
+                query.authority_key = Some(principal.key.clone());
+            }
+            let page = state.store.query(&query).await?;
+            let more = page.next.map(|c| more_link(&params, c)).unwrap_or_default();
+            let newest = page.statements.iter().map(|s| s.stored_ms).max();
+            let (json, values) = statement_result(&page.statements, format, languages, attachments, &more)?;
+            let mut response = respond(state, json, &values, attachments).await?;
+            if let Some(ms) = newest {
+                response.headers_mut().insert(header::LAST_MODIFIED, last_modified(ms));
+            }
+            Ok(response)
+        }
+    }
+}
+
+fn authored_by(statement: &Value, principal: &Principal) -> bool {
+    statement.pointer("/authority/account/name").and_then(Value::as_str) == Some(principal.key.as_str())
+}
+
+/// The StatementResult JSON; `exact` pages are assembled from the stored
+/// text without re-serialising. Returns the parsed statements too when
+/// their attachments are needed.
+fn statement_result(
+    statements: &[StoredStatement],
+    format: Format,
+    languages: &[String],
+    attachments: bool,
+    more: &str,
+) -> Result<(String, Vec<Value>), ApiError> {
+    let mut values = Vec::new();
+    let mut json = String::with_capacity(statements.iter().map(|s| s.json.len() + 1).sum::<usize>() + 64);
+    json.push_str("{\"statements\":[");
+    for (i, s) in statements.iter().enumerate() {
+        if i > 0 {
+            json.push(',');
+        }
+        if format == Format::Exact && !attachments {
+            json.push_str(&s.json);
+            continue;
+        }
+        let mut value: Value = serde_json::from_str(&s.json).map_err(|e| ApiError::Internal(e.into()))?;
+        format::apply(&mut value, format, languages);
+        json.push_str(&serde_json::to_string(&value).map_err(|e| ApiError::Internal(e.into()))?);
+        values.push(value);
+    }
+    json.push_str("],\"more\":");
+    json.push_str(&Value::String(more.to_owned()).to_string());
+    json.push('}');
+    Ok((json, values))
+}
+
+/// A JSON response, or multipart/mixed with the attachments' content.
+async fn respond(state: &AppState, json: String, statements: &[Value], attachments: bool) -> Result<HttpResponse, ApiError> {
+    if !attachments {
+        return Ok(HttpResponse::Ok().content_type("application/json").body(json));
+    }
+    let mut hashes: Vec<String> = Vec::new();
+    for s in statements {
+        for a in s.get("attachments").and_then(Value::as_array).into_iter().flatten() {
+            if let Some(h) = a.get("sha2").and_then(Value::as_str) {
+                let h = h.to_ascii_lowercase();
+                if !hashes.contains(&h) {
+                    hashes.push(h);
+                }
+            }
+        }
+    }
+    let content = state.store.attachments(&hashes).await?;
+    let (content_type, body) = multipart::build_response(&json, &content);
+    Ok(HttpResponse::Ok().content_type(content_type).body(body))
+}
+
+fn last_modified(ms: i64) -> header::HeaderValue {
+    let time = UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64);
+    let value = HttpDate::from(time).to_string();
+    header::HeaderValue::from_str(&value).unwrap_or(header::HeaderValue::from_static("Thu, 01 Jan 1970 00:00:00 GMT"))
+}
+
+// ------------------------------------------------- alternate request syntax
+
+/// Form fields that stand for request headers (Communication 1.3).
+const HEADER_FIELDS: [&str; 6] = ["Authorization", "X-Experience-API-Version", "Content-Type", "Content-Length", "If-Match", "If-None-Match"];
+
+/// xAPI 1.0.3 alternate request syntax: `POST ?method=M` with a form body
+/// carrying headers, parameters and the content. Not part of xAPI 2.0.
+async fn alternate_syntax(req: &HttpRequest, state: &AppState, query: &[(String, String)], body: web::Bytes) -> Result<HttpResponse, ApiError> {
+    if query.len() != 1 {
+        return Err(ApiError::bad_param("method", "the alternate request syntax allows no query parameter other than method"));
+    }
+    let method = query[0].1.clone();
+    if media_type(header_str(req, "Content-Type").unwrap_or_default()) != "application/x-www-form-urlencoded" {
+        return Err(ApiError::bad_param("Content-Type", "the alternate request syntax requires an application/x-www-form-urlencoded body"));
+    }
+    let form: Vec<(String, String)> = serde_urlencoded::from_bytes(&body)
+        .map_err(|e| ApiError::bad_request(format!("the form body is not URL-encoded: {e}")))?;
+    let mut headers: HashMap<String, String> = HashMap::new();
+    let mut params = Vec::new();
+    let mut content = None;
+    for (name, value) in form {
+        if let Some(h) = HEADER_FIELDS.iter().find(|h| h.eq_ignore_ascii_case(&name)) {
+            headers.insert((*h).to_owned(), value);
+        } else if name == "content" {
+            content = Some(value);
+        } else {
+            params.push((name, value));
+        }
+    }
+    let header_or_form = |name: &str| headers.get(name).cloned().or_else(|| header_str(req, name).map(str::to_owned));
+    let version_text = header_or_form(VERSION_HEADER).ok_or_else(|| ApiError::bad_param(VERSION_HEADER, format!("the {VERSION_HEADER} header is required")))?;
+    let version = XapiVersion::parse_header(&version_text)
+        .ok_or_else(|| ApiError::bad_param(VERSION_HEADER, format!("{VERSION_HEADER} {version_text:?} is not supported")))?;
+    if version.is_2_0() {
+        return Err(ApiError::bad_param("method", "xAPI 2.0 does not allow the alternate request syntax"));
+    }
+    let principal = auth::authenticate(state, header_or_form("Authorization").as_deref()).await?;
+    let content_type = headers.get("Content-Type").cloned().unwrap_or_else(|| "application/json".into());
+    let mut response = match method.as_str() {
+        "GET" => {
+            if content.is_some() {
+                return Err(ApiError::bad_param("content", "a GET carries no content"));
+            }
+            let languages = format::accept_language(header_str(req, "Accept-Language").unwrap_or_default());
+            let through = format_ms(state.store.consistent_through().await?);
+            let mut response = get_inner(state, &principal, version, &params, &languages).await?;
+            set_header(&mut response, CONSISTENT_THROUGH_HEADER, &through);
+            response
+        }
+        "PUT" | "POST" => {
+            let content = content.ok_or_else(|| ApiError::bad_param("content", "the alternate request syntax needs a content form field"))?;
+            let body = web::Bytes::from(content);
+            if method == "PUT" {
+                put_inner(state, &principal, version, &params, &content_type, body).await?
+            } else {
+                if let Some((name, _)) = params.first() {
+                    return Err(ApiError::bad_param(name, format!("unknown parameter {name:?} for POST /statements")));
+                }
+                post_inner(state, &principal, version, &content_type, body).await?
+            }
+        }
+        other => return Err(ApiError::bad_param("method", format!("method {other:?} is not supported on /statements"))),
+    };
+    set_header(&mut response, VERSION_HEADER, version.header_value());
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+    }
+
+    #[test]
+    fn statement_id_cannot_be_combined_with_filters() {
+        let id = Uuid::new_v4().to_string();
+        assert!(parse_get(&params(&[("statementId", &id), ("format", "ids")]), XapiVersion::V2_0, 10).is_ok());
+        assert!(parse_get(&params(&[("statementId", &id), ("limit", "1")]), XapiVersion::V2_0, 10).is_err());
+    }
+
+    #[test]
+    fn parameter_names_are_case_sensitive() {
+        let err = parse_get(&params(&[("Limit", "1")]), XapiVersion::V2_0, 10).unwrap_err();
+        assert!(matches!(err, ApiError::BadRequest { path: Some(p), .. } if p == "Limit"));
+    }
+
+    #[test]
+    fn more_tokens_resume_the_same_query() {
+        let p = params(&[("verb", "http://x.io/v"), ("limit", "2")]);
+        let GetRequest::Query { params: original, .. } = parse_get(&p, XapiVersion::V2_0, 10).unwrap() else { panic!() };
+        let link = more_link(&original, Cursor { after_seq: 7, snapshot_seq: 9 });
+        let token = link.strip_prefix("/xapi/statements?more=").unwrap();
+        let GetRequest::Query { query, .. } = parse_get(&params(&[("more", token)]), XapiVersion::V2_0, 10).unwrap() else { panic!() };
+        assert_eq!(query.verb.as_deref(), Some("http://x.io/v"));
+        assert_eq!(query.limit, 2);
+        assert_eq!((query.after_seq, query.snapshot_seq), (Some(7), Some(9)));
+    }
+
+    #[test]
+    fn limit_zero_means_the_server_maximum() {
+        let GetRequest::Query { query, .. } = parse_get(&params(&[("limit", "0")]), XapiVersion::V2_0, 25).unwrap() else { panic!() };
+        assert_eq!(query.limit, 25);
+    }
+}

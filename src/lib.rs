@@ -1,0 +1,19 @@
+//! Trellis: an xAPI 1.0.3 / 2.0 Learning Record Store.
+//!
+//! # Layout
+//! - `xapi`: the data model: statement parsing and validation (schema +
+//!   rules), query terms, response formats, signatures. No I/O.
+//! - `store`: the `Store` trait, its contract suite and the SQLite backend.
+//! - `auth`: credentials, scopes and secret hashing.
+//! - `http`: the xAPI resources, error mapping and request plumbing.
+//! - `config`, `cli`, `commands`, `startup`, `telemetry`: the program.
+
+pub mod auth;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod http;
+pub mod startup;
+pub mod store;
+pub mod telemetry;
+pub mod xapi;

@@ -1,0 +1,12 @@
+use clap::Parser;
+use trellis::cli::{Cli, Command};
+use trellis::commands;
+
+#[actix_web::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match &cli.command {
+        Command::Serve(args) => commands::serve::run(&cli.store, args).await,
+        Command::Credentials(cmd) => commands::credentials::run(&cli.store, cmd).await,
+    }
+}

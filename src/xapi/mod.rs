@@ -1,0 +1,32 @@
+//! The xAPI data model: parsing and validating statements, their query
+//! terms, equivalence, and the response formats. This module does no I/O.
+
+pub mod datatypes;
+pub mod format;
+pub mod path;
+pub mod rules;
+pub mod schema;
+pub mod signature;
+pub mod statement;
+pub mod version;
+
+pub use path::JsonPath;
+pub use statement::{Statement, StatementTerms};
+pub use version::XapiVersion;
+
+/// A statement (or parameter) that breaks a rule of the specification.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct ValidationError {
+    pub path: JsonPath,
+    pub message: String,
+}
+
+impl ValidationError {
+    pub fn new(path: JsonPath, message: impl Into<String>) -> ValidationError {
+        ValidationError {
+            path,
+            message: message.into(),
+        }
+    }
+}
