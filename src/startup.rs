@@ -39,6 +39,7 @@ impl Application {
                 max_page: settings.max_page,
             },
             public_url,
+            declared_versions: Default::default(),
         });
         let server = HttpServer::new(move || {
             App::new()

@@ -22,6 +22,11 @@ pub async fn authenticate(state: &AppState, authorization: Option<&str>) -> Resu
         .ok_or_else(|| ApiError::Unauthorized("unknown key or wrong secret".into()))
 }
 
+/// The key of HTTP Basic credentials, unverified.
+pub fn basic_key(authorization: &str) -> Option<String> {
+    parse_basic(authorization).map(|(key, _)| key)
+}
+
 fn parse_basic(value: &str) -> Option<(String, String)> {
     let (scheme, token) = value.trim().split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {

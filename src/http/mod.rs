@@ -40,6 +40,29 @@ pub struct AppState {
     pub limits: Limits,
     /// The homePage of the accounts in statement authorities.
     pub public_url: String,
+    /// The version each client (by credential key) last declared, to answer
+    /// a request that omits the header in the version that client speaks.
+    pub declared_versions: DeclaredVersions,
+}
+
+/// Bounded memory of the xAPI version each credential key last declared.
+#[derive(Default)]
+pub struct DeclaredVersions(std::sync::Mutex<std::collections::HashMap<String, XapiVersion>>);
+
+impl DeclaredVersions {
+    const MAX_CLIENTS: usize = 10_000;
+
+    fn record(&self, key: Option<String>, version: XapiVersion) {
+        let (Some(key), Ok(mut map)) = (key, self.0.lock()) else { return };
+        if map.get(&key) != Some(&version) && (map.len() < Self::MAX_CLIENTS || map.contains_key(&key)) {
+            map.insert(key, version);
+        }
+    }
+
+    fn recall(&self, key: Option<String>) -> Option<XapiVersion> {
+        let key = key?;
+        self.0.lock().ok()?.get(&key).copied()
+    }
 }
 
 /// Mounts every route; used by `startup` and by tests alike.
@@ -69,8 +92,15 @@ async fn xapi_headers(req: ServiceRequest, next: Next<impl MessageBody + 'static
     let header = req.headers().get(VERSION_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let parsed = header.as_deref().and_then(XapiVersion::parse_header);
     let exempt = req.path().trim_end_matches('/').ends_with("/about") || is_alternate_syntax(&req);
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let client = req.headers().get("Authorization").and_then(|v| v.to_str().ok()).and_then(auth::basic_key);
     let version = match (parsed, exempt) {
-        (Some(v), _) => v,
+        (Some(v), _) => {
+            if let Some(state) = &state {
+                state.declared_versions.record(client, v);
+            }
+            v
+        }
         (None, true) => XapiVersion::V2_0,
         (None, false) => {
             let message = match header {
@@ -79,7 +109,8 @@ async fn xapi_headers(req: ServiceRequest, next: Next<impl MessageBody + 'static
             };
             let consistent = statements::consistent_through_for(&req).await;
             let mut response = ApiError::bad_param(VERSION_HEADER, message).error_response();
-            set_header(&mut response, VERSION_HEADER, XapiVersion::V2_0.header_value());
+            let answer = state.and_then(|s| s.declared_versions.recall(client)).unwrap_or(XapiVersion::V2_0);
+            set_header(&mut response, VERSION_HEADER, answer.header_value());
             if let Some(value) = consistent {
                 set_header(&mut response, CONSISTENT_THROUGH_HEADER, &value);
             }

@@ -35,9 +35,12 @@ pub fn is_language_tag(s: &str) -> bool {
     language_tags::LanguageTag::parse(s).is_ok_and(|t| t.validate().is_ok())
 }
 
-/// An ISO 8601 duration (`PT1H30M`, `P1DT2.5S`, `P3W`).
+/// An ISO 8601 duration (`PT1H30M`, `P1DT2.5S`, `P3W`). Weeks stand alone:
+/// ISO 8601 does not combine `W` with other designators.
 pub fn is_duration(s: &str) -> bool {
-    s.starts_with('P')
+    let weeks_alone = !s.contains('W') || (s.ends_with('W') && s[1..s.len() - 1].bytes().all(|b| b.is_ascii_digit() || b == b'.' || b == b','));
+    weeks_alone
+        && s.starts_with('P')
         && s.len() > 1
         && !s.ends_with('T')
         && iso8601::duration(s).is_ok()
@@ -120,7 +123,7 @@ mod tests {
         for ok in ["PT1H", "P1DT2.5S", "P3W", "PT0.0001S", "P1Y2M3DT4H5M6S"] {
             assert!(is_duration(ok), "{ok}");
         }
-        for bad in ["", "P", "PT", "1H", "PT1H ", "P1H", "abc"] {
+        for bad in ["", "P", "PT", "1H", "PT1H ", "P1H", "abc", "P4W1D", "P1DT4W"] {
             assert!(!is_duration(bad), "{bad}");
         }
     }

@@ -47,12 +47,10 @@ impl XapiVersion {
     /// request of this version.
     pub fn accepts_statement_version(self, value: &str) -> bool {
         match self {
-            XapiVersion::V1_0 => is_family(value, "1.0") && value.len() > 3,
+            XapiVersion::V1_0 => is_family(value, "1.0"),
             // A 2.0 LRS stores 1.0.x statements as well (they are still valid
             // 2.0 data); only other families are rejected.
-            XapiVersion::V2_0 => {
-                (is_family(value, "1.0") || is_family(value, "2.0")) && value.len() > 3
-            }
+            XapiVersion::V2_0 => is_family(value, "1.0") || is_family(value, "2.0"),
         }
     }
 
@@ -102,7 +100,8 @@ mod tests {
     #[test]
     fn statement_versions_follow_the_request_family() {
         assert!(XapiVersion::V1_0.accepts_statement_version("1.0.3"));
-        assert!(!XapiVersion::V1_0.accepts_statement_version("1.0"));
+        assert!(XapiVersion::V1_0.accepts_statement_version("1.0"));
+        assert!(!XapiVersion::V1_0.accepts_statement_version("1.1.0"));
         assert!(!XapiVersion::V1_0.accepts_statement_version("2.0.0"));
         assert!(XapiVersion::V2_0.accepts_statement_version("2.0.0"));
         assert!(XapiVersion::V2_0.accepts_statement_version("1.0.3"));
