@@ -7,8 +7,6 @@ requests are rejected.
 import json
 from urllib.parse import urlencode
 
-import pytest
-
 from xapi_support import (activity, activity_iri, agent, assert_error, basic_auth_header, describe,
                           json_body, new_id, statement)
 

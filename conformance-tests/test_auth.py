@@ -9,7 +9,7 @@ import base64
 import pytest
 
 from xapi_support import (activity, activity_iri, assert_error, basic_auth_header, describe,
-                          json_body, new_id, statement)
+                          new_id, statement)
 
 
 def _requests(x, s):

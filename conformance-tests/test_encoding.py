@@ -5,7 +5,7 @@ import json
 import pytest
 
 from xapi_support import (activity, activity_iri, agent, assert_error, describe, is_json_content_type,
-                          json_body, statement, verb, TEST_DOMAIN)
+                          statement, verb, TEST_DOMAIN)
 
 SAMPLES = {
     "latin": "Zoë Ŝtraße – naïve café",

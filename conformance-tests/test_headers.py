@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from xapi_support import (V1, V2, ISO8601_DATETIME, activity_iri, activity, agent, assert_error,
+from xapi_support import (V1, V2, ISO8601_DATETIME, activity_iri, activity, assert_error,
                           describe, is_json_content_type, json_body, new_id, parse_http_date,
                           parse_ts, raw_http, statement, basic_auth_header, utcnow, voiding_statement)
 

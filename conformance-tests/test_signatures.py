@@ -23,7 +23,7 @@ from cryptography.x509.oid import NameOID
 
 from xapi_support import (SIGNATURE_USAGE, assert_error, attachment_meta, attachment_part, b64url,
                           build_multipart, describe, json_body, json_part, multipart_content_type,
-                          new_boundary, parse_multipart, statement, V2)
+                          new_boundary, parse_multipart, statement)
 
 HASHES = {"RS256": hashes.SHA256, "RS384": hashes.SHA384, "RS512": hashes.SHA512}
 

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from xapi_support import (V1, V2, activity, activity_iri, agent, anonymous_group, assert_error,
-                          describe, fmt_ts, identified_group, json_body, mbox, new_id, parse_ts,
+from xapi_support import (V1, activity, activity_iri, agent, anonymous_group, assert_error,
+                          describe, identified_group, json_body, mbox, new_id, parse_ts,
                           statement, statement_ref, substatement, verb, verb_iri, TEST_DOMAIN)
 
 

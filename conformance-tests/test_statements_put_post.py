@@ -1,11 +1,9 @@
 """Statement Resource writes: PUT / POST (Communication 2.1.1, 2.1.2), conflicts, batches,
 LRS-assigned properties (Data 2.4.1, 2.4.7-2.4.10), size limits (Communication 3.2)."""
 
-import json
-
 import pytest
 
-from xapi_support import (RFC3339_MS_UTC, UUID_RE, V1, V2, activity, activity_iri, agent,
+from xapi_support import (RFC3339_MS_UTC, UUID_RE, activity, activity_iri, agent,
                           anonymous_group, assert_error, deep, describe, float32, json_body, new_id,
                           parse_ts, statement, substatement, utcnow, verb, verb_iri)
 

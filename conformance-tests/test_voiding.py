@@ -2,9 +2,7 @@
 
 import time
 
-import pytest
-
-from xapi_support import (VERB_VOIDED, activity, activity_iri, agent, assert_error, describe,
+from xapi_support import (VERB_VOIDED, activity, activity_iri, assert_error, describe,
                           new_id, statement, statement_ref, verb, verb_iri, voiding_statement)
 
 

@@ -159,7 +159,10 @@ pub async fn create_credential(
     let secret_for_hash = secret.clone();
     let secret_hash = tokio::task::spawn_blocking(move || hash_secret(&secret_for_hash))
         .await
-        .map_err(|e| StoreError::Backend { backend: "argon2", source: e.into() })?;
+        .map_err(|e| StoreError::Backend {
+            backend: "argon2",
+            source: e.into(),
+        })?;
     store
         .put_credential(Credential {
             key: key.clone(),
@@ -169,7 +172,12 @@ pub async fn create_credential(
             created: crate::xapi::datatypes::format_timestamp(chrono::Utc::now()),
         })
         .await?;
-    Ok(IssuedCredential { key, secret, name: name.to_owned(), scopes })
+    Ok(IssuedCredential {
+        key,
+        secret,
+        name: name.to_owned(),
+        scopes,
+    })
 }
 
 /// Checks HTTP Basic credentials against the store.
@@ -181,11 +189,18 @@ pub struct Authenticator {
 
 impl Authenticator {
     pub fn new(store: Arc<dyn Store>) -> Authenticator {
-        Authenticator { store, verified: Mutex::new(HashMap::new()) }
+        Authenticator {
+            store,
+            verified: Mutex::new(HashMap::new()),
+        }
     }
 
     /// `Ok(None)` when the key is unknown or the secret is wrong.
-    pub async fn authenticate(&self, key: &str, secret: &str) -> Result<Option<Principal>, StoreError> {
+    pub async fn authenticate(
+        &self,
+        key: &str,
+        secret: &str,
+    ) -> Result<Option<Principal>, StoreError> {
         let Some(credential) = self.store.credential(key).await? else {
             return Ok(None);
         };
@@ -203,14 +218,21 @@ impl Authenticator {
                 let secret = secret.to_owned();
                 let ok = tokio::task::spawn_blocking(move || {
                     PasswordHash::new(&hash)
-                        .map(|parsed| Argon2::default().verify_password(secret.as_bytes(), &parsed).is_ok())
+                        .map(|parsed| {
+                            Argon2::default()
+                                .verify_password(secret.as_bytes(), &parsed)
+                                .is_ok()
+                        })
                         .unwrap_or(false)
                 })
                 .await
                 .unwrap_or(false);
                 if ok {
                     if let Ok(mut cache) = self.verified.lock() {
-                        cache.insert(key.to_owned(), (credential.secret_hash.clone(), fingerprint));
+                        cache.insert(
+                            key.to_owned(),
+                            (credential.secret_hash.clone(), fingerprint),
+                        );
                     }
                 }
                 ok
@@ -222,7 +244,11 @@ impl Authenticator {
         Ok(Some(Principal {
             key: credential.key,
             name: credential.name,
-            scopes: credential.scopes.iter().filter_map(|s| Scope::parse(s)).collect(),
+            scopes: credential
+                .scopes
+                .iter()
+                .filter_map(|s| Scope::parse(s))
+                .collect(),
         }))
     }
 }
@@ -247,17 +273,41 @@ mod tests {
     async fn only_the_right_secret_authenticates_and_revocation_is_immediate() {
         let dir = tempfile::tempdir().unwrap();
         let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path()).unwrap());
-        let issued = create_credential(store.as_ref(), "lms", vec![Scope::StatementsWrite], None, None).await.unwrap();
+        let issued = create_credential(
+            store.as_ref(),
+            "lms",
+            vec![Scope::StatementsWrite],
+            None,
+            None,
+        )
+        .await
+        .unwrap();
         let auth = Authenticator::new(store.clone());
         for _ in 0..2 {
-            let p = auth.authenticate(&issued.key, &issued.secret).await.unwrap().expect("valid");
+            let p = auth
+                .authenticate(&issued.key, &issued.secret)
+                .await
+                .unwrap()
+                .expect("valid");
             assert!(p.can_write_statements());
             assert_eq!(p.statement_read_access(), ReadAccess::Nothing);
         }
-        assert!(auth.authenticate(&issued.key, "wrong").await.unwrap().is_none());
-        assert!(auth.authenticate("nobody", &issued.secret).await.unwrap().is_none());
+        assert!(auth
+            .authenticate(&issued.key, "wrong")
+            .await
+            .unwrap()
+            .is_none());
+        assert!(auth
+            .authenticate("nobody", &issued.secret)
+            .await
+            .unwrap()
+            .is_none());
         store.revoke_credential(&issued.key).await.unwrap();
-        assert!(auth.authenticate(&issued.key, &issued.secret).await.unwrap().is_none());
+        assert!(auth
+            .authenticate(&issued.key, &issued.secret)
+            .await
+            .unwrap()
+            .is_none());
     }
 
     #[test]

@@ -74,16 +74,31 @@ impl Settings {
             Some(path) => read_file(path)?,
             None => FileSettings::default(),
         };
-        let log_format = serve.log_format.clone().or(file.log_format).unwrap_or_else(|| "pretty".into());
+        let log_format = serve
+            .log_format
+            .clone()
+            .or(file.log_format)
+            .unwrap_or_else(|| "pretty".into());
         let json_logs = match log_format.as_str() {
             "json" => true,
             "pretty" => false,
             other => anyhow::bail!("log format must be pretty or json, not {other:?}"),
         };
         let settings = Settings {
-            listen: serve.listen.clone().or(file.listen).unwrap_or_else(|| "127.0.0.1:8080".into()),
-            data_dir: store.data_dir.clone().or(file.data_dir).unwrap_or_else(|| "./trellis-data".into()),
-            max_body_bytes: serve.max_body_bytes.or(file.max_body_bytes).unwrap_or(10 * 1024 * 1024),
+            listen: serve
+                .listen
+                .clone()
+                .or(file.listen)
+                .unwrap_or_else(|| "127.0.0.1:8080".into()),
+            data_dir: store
+                .data_dir
+                .clone()
+                .or(file.data_dir)
+                .unwrap_or_else(|| "./trellis-data".into()),
+            max_body_bytes: serve
+                .max_body_bytes
+                .or(file.max_body_bytes)
+                .unwrap_or(10 * 1024 * 1024),
             max_batch: serve.max_batch.or(file.max_batch).unwrap_or(1000),
             max_page: serve.max_page.or(file.max_page).unwrap_or(1000),
             public_url: serve.public_url.clone().or(file.public_url),
@@ -91,13 +106,17 @@ impl Settings {
         };
         anyhow::ensure!(settings.max_batch > 0, "max_batch must be at least 1");
         anyhow::ensure!(settings.max_page > 0, "max_page must be at least 1");
-        anyhow::ensure!(settings.max_body_bytes >= 1024, "max_body_bytes must be at least 1024");
+        anyhow::ensure!(
+            settings.max_body_bytes >= 1024,
+            "max_body_bytes must be at least 1024"
+        );
         Ok(settings)
     }
 }
 
 fn read_file(path: &Path) -> anyhow::Result<FileSettings> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
 }
 
@@ -117,9 +136,19 @@ mod tests {
     fn flags_win_over_the_file_and_the_file_over_defaults() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("trellis.toml");
-        std::fs::write(&path, "listen = \"0.0.0.0:9000\"\nmax_batch = 50\ndata_dir = \"/srv/x\"\n").unwrap();
-        let store = StoreArgs { config: Some(path), data_dir: None };
-        let serve = ServeArgs { listen: Some("127.0.0.1:7000".into()), ..ServeArgs::default() };
+        std::fs::write(
+            &path,
+            "listen = \"0.0.0.0:9000\"\nmax_batch = 50\ndata_dir = \"/srv/x\"\n",
+        )
+        .unwrap();
+        let store = StoreArgs {
+            config: Some(path),
+            data_dir: None,
+        };
+        let serve = ServeArgs {
+            listen: Some("127.0.0.1:7000".into()),
+            ..ServeArgs::default()
+        };
         let s = Settings::load(&store, &serve).unwrap();
         assert_eq!(s.listen, "127.0.0.1:7000");
         assert_eq!(s.max_batch, 50);
@@ -131,7 +160,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("trellis.toml");
         std::fs::write(&path, "lisen = \"x\"\n").unwrap();
-        let store = StoreArgs { config: Some(path), data_dir: None };
+        let store = StoreArgs {
+            config: Some(path),
+            data_dir: None,
+        };
         assert!(Settings::load(&store, &ServeArgs::default()).is_err());
     }
 }

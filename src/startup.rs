@@ -24,12 +24,18 @@ impl Application {
     pub async fn build(settings: &Settings) -> anyhow::Result<Application> {
         let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&settings.data_dir)?);
         ensure_credentials(store.as_ref()).await?;
-        let listener = TcpListener::bind(&settings.listen).with_context(|| format!("binding {}", settings.listen))?;
+        let listener = TcpListener::bind(&settings.listen)
+            .with_context(|| format!("binding {}", settings.listen))?;
         let port = listener.local_addr()?.port();
-        let public_url = settings
-            .public_url
-            .clone()
-            .unwrap_or_else(|| format!("http://{}", listener.local_addr().map(|a| a.to_string()).unwrap_or_default()));
+        let public_url = settings.public_url.clone().unwrap_or_else(|| {
+            format!(
+                "http://{}",
+                listener
+                    .local_addr()
+                    .map(|a| a.to_string())
+                    .unwrap_or_default()
+            )
+        });
         let state = web::Data::new(AppState {
             authenticator: Authenticator::new(store.clone()),
             store,
@@ -75,19 +81,35 @@ fn cors() -> Cors {
 /// Applies `TRELLIS_ADMIN_KEY` / `TRELLIS_ADMIN_SECRET`, and on a first
 /// start with no credential at all creates one and prints it once.
 async fn ensure_credentials(store: &dyn Store) -> anyhow::Result<()> {
-    let key = std::env::var("TRELLIS_ADMIN_KEY").ok().filter(|k| !k.is_empty());
-    let secret = std::env::var("TRELLIS_ADMIN_SECRET").ok().filter(|s| !s.is_empty());
+    let key = std::env::var("TRELLIS_ADMIN_KEY")
+        .ok()
+        .filter(|k| !k.is_empty());
+    let secret = std::env::var("TRELLIS_ADMIN_SECRET")
+        .ok()
+        .filter(|s| !s.is_empty());
     match (key, secret) {
         (Some(key), Some(secret)) => {
             let current = store.credential(&key).await?;
             let unchanged = current.as_ref().is_some_and(|c| {
                 c.scopes == ["all"]
                     && argon2::password_hash::PasswordHash::new(&c.secret_hash).is_ok_and(|h| {
-                        argon2::password_hash::PasswordVerifier::verify_password(&argon2::Argon2::default(), secret.as_bytes(), &h).is_ok()
+                        argon2::password_hash::PasswordVerifier::verify_password(
+                            &argon2::Argon2::default(),
+                            secret.as_bytes(),
+                            &h,
+                        )
+                        .is_ok()
                     })
             });
             if !unchanged {
-                create_credential(store, "admin", vec![Scope::All], Some(key.clone()), Some(secret)).await?;
+                create_credential(
+                    store,
+                    "admin",
+                    vec![Scope::All],
+                    Some(key.clone()),
+                    Some(secret),
+                )
+                .await?;
             }
             tracing::info!(key, "admin credential from TRELLIS_ADMIN_KEY is active");
         }
@@ -96,8 +118,11 @@ async fn ensure_credentials(store: &dyn Store) -> anyhow::Result<()> {
         }
         (None, None) => {
             if store.credentials().await?.is_empty() {
-                let issued = create_credential(store, "admin", vec![Scope::All], None, None).await?;
-                println!("Created the first credential (scope: all). The secret is shown only once:");
+                let issued =
+                    create_credential(store, "admin", vec![Scope::All], None, None).await?;
+                println!(
+                    "Created the first credential (scope: all). The secret is shown only once:"
+                );
                 println!("  key:    {}", issued.key);
                 println!("  secret: {}", issued.secret);
             }

@@ -17,9 +17,18 @@ pub async fn run(store_args: &StoreArgs, command: &CredentialsCommand) -> anyhow
             let issued = create_credential(&store, name, scopes, None, None).await?;
             let scopes: Vec<&str> = issued.scopes.iter().map(|s| s.as_str()).collect();
             if *json {
-                println!("{}", json!({"key": issued.key, "secret": issued.secret, "name": issued.name, "scopes": scopes}));
+                println!(
+                    "{}",
+                    json!({"key": issued.key, "secret": issued.secret, "name": issued.name, "scopes": scopes})
+                );
             } else {
-                println!("key:    {}\nsecret: {}\nname:   {}\nscopes: {}", issued.key, issued.secret, issued.name, scopes.join(","));
+                println!(
+                    "key:    {}\nsecret: {}\nname:   {}\nscopes: {}",
+                    issued.key,
+                    issued.secret,
+                    issued.name,
+                    scopes.join(",")
+                );
                 println!("The secret is shown only once.");
             }
         }
@@ -33,12 +42,21 @@ pub async fn run(store_args: &StoreArgs, command: &CredentialsCommand) -> anyhow
                 println!("{}", serde_json::Value::Array(rows));
             } else {
                 for c in list {
-                    println!("{}\t{}\t{}\t{}", c.key, c.name, c.scopes.join(","), c.created);
+                    println!(
+                        "{}\t{}\t{}\t{}",
+                        c.key,
+                        c.name,
+                        c.scopes.join(","),
+                        c.created
+                    );
                 }
             }
         }
         CredentialsCommand::Revoke { key } => {
-            anyhow::ensure!(store.revoke_credential(key).await?, "no credential with key {key}");
+            anyhow::ensure!(
+                store.revoke_credential(key).await?,
+                "no credential with key {key}"
+            );
             println!("revoked {key}");
         }
     }

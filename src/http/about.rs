@@ -6,7 +6,12 @@ use serde_json::json;
 use crate::xapi::XapiVersion;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/about", web::route().guard(guard::Any(guard::Get()).or(guard::Head())).to(get_about));
+    cfg.route(
+        "/about",
+        web::route()
+            .guard(guard::Any(guard::Get()).or(guard::Head()))
+            .to(get_about),
+    );
 }
 
 async fn get_about() -> HttpResponse {

@@ -9,12 +9,20 @@ use crate::auth::Principal;
 
 /// Authenticates an `Authorization` header value (from the header or, in
 /// the alternate request syntax, from the form body).
-pub async fn authenticate(state: &AppState, authorization: Option<&str>) -> Result<Principal, ApiError> {
+pub async fn authenticate(
+    state: &AppState,
+    authorization: Option<&str>,
+) -> Result<Principal, ApiError> {
     let Some(value) = authorization else {
-        return Err(ApiError::Unauthorized("credentials are required (HTTP Basic authentication)".into()));
+        return Err(ApiError::Unauthorized(
+            "credentials are required (HTTP Basic authentication)".into(),
+        ));
     };
-    let (key, secret) = parse_basic(value)
-        .ok_or_else(|| ApiError::Unauthorized("the Authorization header is not valid HTTP Basic credentials".into()))?;
+    let (key, secret) = parse_basic(value).ok_or_else(|| {
+        ApiError::Unauthorized(
+            "the Authorization header is not valid HTTP Basic credentials".into(),
+        )
+    })?;
     state
         .authenticator
         .authenticate(&key, &secret)
@@ -44,7 +52,10 @@ mod tests {
 
     #[test]
     fn basic_credentials_parse() {
-        assert_eq!(parse_basic("Basic YTpiOmM="), Some(("a".into(), "b:c".into())));
+        assert_eq!(
+            parse_basic("Basic YTpiOmM="),
+            Some(("a".into(), "b:c".into()))
+        );
         assert_eq!(parse_basic("basic YTpi"), Some(("a".into(), "b".into())));
         assert_eq!(parse_basic("Basic:YTpi"), None);
         assert_eq!(parse_basic("Bearer YTpi"), None);

@@ -9,9 +9,12 @@ use super::error::ApiError;
 pub async fn read_limited(mut payload: web::Payload, limit: usize) -> Result<web::Bytes, ApiError> {
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| ApiError::bad_request(format!("could not read the request body: {e}")))?;
+        let chunk = chunk
+            .map_err(|e| ApiError::bad_request(format!("could not read the request body: {e}")))?;
         if body.len() + chunk.len() > limit {
-            return Err(ApiError::PayloadTooLarge(format!("the request body exceeds {limit} bytes")));
+            return Err(ApiError::PayloadTooLarge(format!(
+                "the request body exceeds {limit} bytes"
+            )));
         }
         body.extend_from_slice(&chunk);
     }
@@ -20,5 +23,10 @@ pub async fn read_limited(mut payload: web::Payload, limit: usize) -> Result<web
 
 /// The media type of a Content-Type value, lower-cased, without parameters.
 pub fn media_type(content_type: &str) -> String {
-    content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase()
+    content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase()
 }

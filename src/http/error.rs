@@ -16,7 +16,10 @@ pub enum ApiError {
     Invalid(#[from] ValidationError),
     /// A malformed request: parameter, header, body framing.
     #[error("{message}")]
-    BadRequest { message: String, path: Option<String> },
+    BadRequest {
+        message: String,
+        path: Option<String>,
+    },
     #[error("{0}")]
     Unauthorized(String),
     #[error("{0}")]
@@ -37,12 +40,18 @@ pub enum ApiError {
 
 impl ApiError {
     pub fn bad_request(message: impl Into<String>) -> ApiError {
-        ApiError::BadRequest { message: message.into(), path: None }
+        ApiError::BadRequest {
+            message: message.into(),
+            path: None,
+        }
     }
 
     /// A bad query parameter, named in `path`.
     pub fn bad_param(param: &str, message: impl Into<String>) -> ApiError {
-        ApiError::BadRequest { message: message.into(), path: Some(param.to_owned()) }
+        ApiError::BadRequest {
+            message: message.into(),
+            path: Some(param.to_owned()),
+        }
     }
 
     fn kind(&self) -> &'static str {
@@ -106,7 +115,10 @@ impl ResponseError for ApiError {
         let mut response = HttpResponse::build(self.status_code());
         match self {
             ApiError::Unauthorized(_) => {
-                response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"Trellis xAPI\"")));
+                response.insert_header((
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Basic realm=\"Trellis xAPI\""),
+                ));
             }
             ApiError::Unavailable(_) => {
                 response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("5")));

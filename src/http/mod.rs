@@ -53,8 +53,12 @@ impl DeclaredVersions {
     const MAX_CLIENTS: usize = 10_000;
 
     fn record(&self, key: Option<String>, version: XapiVersion) {
-        let (Some(key), Ok(mut map)) = (key, self.0.lock()) else { return };
-        if map.get(&key) != Some(&version) && (map.len() < Self::MAX_CLIENTS || map.contains_key(&key)) {
+        let (Some(key), Ok(mut map)) = (key, self.0.lock()) else {
+            return;
+        };
+        if map.get(&key) != Some(&version)
+            && (map.len() < Self::MAX_CLIENTS || map.contains_key(&key))
+        {
             map.insert(key, version);
         }
     }
@@ -83,17 +87,31 @@ async fn healthz() -> HttpResponse {
 /// version then travels in the form body and the handler checks it).
 fn is_alternate_syntax(req: &ServiceRequest) -> bool {
     req.method() == actix_web::http::Method::POST
-        && req.query_string().split('&').any(|p| p == "method" || p.starts_with("method="))
+        && req
+            .query_string()
+            .split('&')
+            .any(|p| p == "method" || p.starts_with("method="))
 }
 
 /// Requires `X-Experience-API-Version` on everything but About, makes the
 /// parsed version available to handlers, and answers with the header.
-async fn xapi_headers(req: ServiceRequest, next: Next<impl MessageBody + 'static>) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let header = req.headers().get(VERSION_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
+async fn xapi_headers(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let header = req
+        .headers()
+        .get(VERSION_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let parsed = header.as_deref().and_then(XapiVersion::parse_header);
     let exempt = req.path().trim_end_matches('/').ends_with("/about") || is_alternate_syntax(&req);
     let state = req.app_data::<web::Data<AppState>>().cloned();
-    let client = req.headers().get("Authorization").and_then(|v| v.to_str().ok()).and_then(auth::basic_key);
+    let client = req
+        .headers()
+        .get("Authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(auth::basic_key);
     let version = match (parsed, exempt) {
         (Some(v), _) => {
             if let Some(state) = &state {
@@ -107,9 +125,11 @@ async fn xapi_headers(req: ServiceRequest, next: Next<impl MessageBody + 'static
                 Some(h) => format!("{VERSION_HEADER} {h:?} is not supported; use 1.0.x or 2.0.x"),
                 None => format!("the {VERSION_HEADER} header is required"),
             };
-            let consistent = statements::consistent_through_for(&req).await;
+            let consistent = statements::consistent_through_for(req.request()).await;
             let mut response = ApiError::bad_param(VERSION_HEADER, message).error_response();
-            let answer = state.and_then(|s| s.declared_versions.recall(client)).unwrap_or(XapiVersion::V2_0);
+            let answer = state
+                .and_then(|s| s.declared_versions.recall(client))
+                .unwrap_or(XapiVersion::V2_0);
             set_header(&mut response, VERSION_HEADER, answer.header_value());
             if let Some(value) = consistent {
                 set_header(&mut response, CONSISTENT_THROUGH_HEADER, &value);
@@ -119,6 +139,15 @@ async fn xapi_headers(req: ServiceRequest, next: Next<impl MessageBody + 'static
     };
     req.extensions_mut().insert(version);
     let mut res = next.call(req).await?;
+    // Taken after the request ran, so it is never before the `stored` of a
+    // statement the response returned.
+    let consistent = statements::consistent_through_for(res.request()).await;
+    if let Some(value) = consistent.and_then(|v| HeaderValue::from_str(&v).ok()) {
+        res.headers_mut().insert(
+            HeaderName::from_static("x-experience-api-consistent-through"),
+            value,
+        );
+    }
     if !res.headers().contains_key(VERSION_HEADER) {
         res.headers_mut().insert(
             HeaderName::from_static("x-experience-api-version"),
@@ -129,7 +158,10 @@ async fn xapi_headers(req: ServiceRequest, next: Next<impl MessageBody + 'static
 }
 
 pub fn set_header(response: &mut HttpResponse, name: &'static str, value: &str) {
-    if let (Ok(name), Ok(value)) = (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(value)) {
+    if let (Ok(name), Ok(value)) = (
+        HeaderName::from_bytes(name.as_bytes()),
+        HeaderValue::from_str(value),
+    ) {
         response.headers_mut().insert(name, value);
     }
 }

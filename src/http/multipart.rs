@@ -25,9 +25,14 @@ pub struct MultipartBody {
 /// Parses a multipart/mixed body: the first part must be the statements as
 /// `application/json`; every other part is an attachment.
 pub async fn parse(content_type: &str, body: Bytes) -> Result<MultipartBody, ApiError> {
-    let boundary = boundary(content_type)
-        .ok_or_else(|| ApiError::bad_param("Content-Type", "multipart/mixed requires a boundary parameter"))?;
-    let stream = futures_util::stream::once(async move { Ok::<Bytes, std::convert::Infallible>(body) });
+    let boundary = boundary(content_type).ok_or_else(|| {
+        ApiError::bad_param(
+            "Content-Type",
+            "multipart/mixed requires a boundary parameter",
+        )
+    })?;
+    let stream =
+        futures_util::stream::once(async move { Ok::<Bytes, std::convert::Infallible>(body) });
     let mut multipart = multer::Multipart::new(stream, boundary);
     let mut statements = None;
     let mut parts = Vec::new();
@@ -36,7 +41,13 @@ pub async fn parse(content_type: &str, body: Bytes) -> Result<MultipartBody, Api
         .await
         .map_err(|e| ApiError::bad_request(format!("malformed multipart body: {e}")))?
     {
-        let header = |name: &str| field.headers().get(name).and_then(|v| v.to_str().ok()).map(|v| v.trim().to_owned());
+        let header = |name: &str| {
+            field
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| v.trim().to_owned())
+        };
         let content_type = header("content-type").unwrap_or_default();
         let hash = header("x-experience-api-hash");
         let transfer_encoding = header("content-transfer-encoding");
@@ -50,10 +61,16 @@ pub async fn parse(content_type: &str, body: Bytes) -> Result<MultipartBody, Api
             }
             statements = Some(data);
         } else {
-            parts.push(Part { content_type, hash, transfer_encoding, data });
+            parts.push(Part {
+                content_type,
+                hash,
+                transfer_encoding,
+                data,
+            });
         }
     }
-    let statements = statements.ok_or_else(|| ApiError::bad_request("the multipart/mixed request has no parts"))?;
+    let statements = statements
+        .ok_or_else(|| ApiError::bad_request("the multipart/mixed request has no parts"))?;
     Ok(MultipartBody { statements, parts })
 }
 
@@ -84,8 +101,16 @@ pub fn sha2_hex(data: &[u8], like: &str) -> String {
 /// Returns the Content-Type value and the body.
 pub fn build_response(json: &str, attachments: &[Attachment]) -> (String, Vec<u8>) {
     let boundary = format!("trellis{}", uuid::Uuid::new_v4().simple());
-    let mut body = Vec::with_capacity(json.len() + attachments.iter().map(|a| a.data.len() + 200).sum::<usize>());
-    body.extend_from_slice(format!("--{boundary}\r\nContent-Type: application/json\r\n\r\n").as_bytes());
+    let mut body = Vec::with_capacity(
+        json.len()
+            + attachments
+                .iter()
+                .map(|a| a.data.len() + 200)
+                .sum::<usize>(),
+    );
+    body.extend_from_slice(
+        format!("--{boundary}\r\nContent-Type: application/json\r\n\r\n").as_bytes(),
+    );
     body.extend_from_slice(json.as_bytes());
     body.extend_from_slice(b"\r\n");
     for a in attachments {
@@ -109,9 +134,16 @@ mod tests {
 
     #[tokio::test]
     async fn a_response_parses_back_as_a_request() {
-        let a = Attachment { sha2: sha2_hex(b"hello", ""), content_type: "text/plain".into(), data: b"hello".to_vec() };
+        let a = Attachment {
+            sha2: sha2_hex(b"hello", ""),
+            content_type: "text/plain".into(),
+            data: b"hello".to_vec(),
+        };
         let (ct, body) = build_response("[{\"x\":1}]", std::slice::from_ref(&a));
-        let parsed = parse(&ct, Bytes::from(body)).await.map_err(|e| e.to_string()).unwrap();
+        let parsed = parse(&ct, Bytes::from(body))
+            .await
+            .map_err(|e| e.to_string())
+            .unwrap();
         assert_eq!(&parsed.statements[..], b"[{\"x\":1}]");
         assert_eq!(parsed.parts.len(), 1);
         assert_eq!(parsed.parts[0].hash.as_deref(), Some(a.sha2.as_str()));
@@ -122,7 +154,9 @@ mod tests {
     #[tokio::test]
     async fn a_first_part_that_is_not_json_is_rejected() {
         let body = "--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n--b--\r\n";
-        assert!(parse("multipart/mixed; boundary=b", Bytes::from(body)).await.is_err());
+        assert!(parse("multipart/mixed; boundary=b", Bytes::from(body))
+            .await
+            .is_err());
         assert!(parse("multipart/mixed", Bytes::from(body)).await.is_err());
     }
 }

@@ -4,9 +4,7 @@
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, UNIX_EPOCH};
 
-use actix_web::dev::ServiceRequest;
 use actix_web::http::header::{self, HttpDate};
-use actix_web::http::Method;
 use actix_web::{guard, web, HttpMessage, HttpRequest, HttpResponse};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -16,7 +14,7 @@ use uuid::Uuid;
 use super::body::{media_type, read_limited};
 use super::error::ApiError;
 use super::multipart::{self, Part};
-use super::{auth, set_header, AppState, CONSISTENT_THROUGH_HEADER, VERSION_HEADER};
+use super::{auth, set_header, AppState, VERSION_HEADER};
 use crate::auth::{Principal, ReadAccess};
 use crate::store::{Attachment, Cursor, NewStatement, StatementQuery, StoredStatement};
 use crate::xapi::datatypes::{format_timestamp, is_iri, is_uuid, parse_timestamp};
@@ -27,7 +25,11 @@ use crate::xapi::{rules, signature, JsonPath, Statement, XapiVersion};
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/statements")
-            .route(web::route().guard(guard::Any(guard::Get()).or(guard::Head())).to(get_statements))
+            .route(
+                web::route()
+                    .guard(guard::Any(guard::Get()).or(guard::Head()))
+                    .to(get_statements),
+            )
             .route(web::put().to(put_statements))
             .route(web::post().to(post_statements)),
     );
@@ -35,7 +37,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// The version the middleware accepted for this request.
 fn version_of(req: &HttpRequest) -> XapiVersion {
-    req.extensions().get::<XapiVersion>().copied().unwrap_or(XapiVersion::V2_0)
+    req.extensions()
+        .get::<XapiVersion>()
+        .copied()
+        .unwrap_or(XapiVersion::V2_0)
 }
 
 fn header_str<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
@@ -43,14 +48,14 @@ fn header_str<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
 }
 
 fn parse_query(query: &str) -> Result<Vec<(String, String)>, ApiError> {
-    serde_urlencoded::from_str(query).map_err(|e| ApiError::bad_request(format!("malformed query string: {e}")))
+    serde_urlencoded::from_str(query)
+        .map_err(|e| ApiError::bad_request(format!("malformed query string: {e}")))
 }
 
-/// `X-Experience-API-Consistent-Through` for error responses of statement
-/// GETs (the header is required "regardless of the code returned").
-pub async fn consistent_through_for(req: &ServiceRequest) -> Option<String> {
-    let is_get = req.method() == Method::GET || req.method() == Method::HEAD;
-    if !is_get || !req.path().trim_end_matches('/').ends_with("/statements") {
+/// `X-Experience-API-Consistent-Through` for every response of the
+/// Statement Resource (required "regardless of the code returned").
+pub async fn consistent_through_for(req: &HttpRequest) -> Option<String> {
+    if !req.path().trim_end_matches('/').ends_with("/statements") {
         return None;
     }
     let state = req.app_data::<web::Data<AppState>>()?;
@@ -64,12 +69,26 @@ fn format_ms(ms: i64) -> String {
 
 // ---------------------------------------------------------------- writes
 
-async fn put_statements(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+async fn put_statements(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     let principal = auth::authenticate(&state, header_str(&req, "Authorization")).await?;
     let params = parse_query(req.query_string())?;
     let body = read_limited(payload, state.limits.max_body_bytes).await?;
-    let content_type = header_str(&req, "Content-Type").unwrap_or_default().to_owned();
-    put_inner(&state, &principal, version_of(&req), &params, &content_type, body).await
+    let content_type = header_str(&req, "Content-Type")
+        .unwrap_or_default()
+        .to_owned();
+    put_inner(
+        &state,
+        &principal,
+        version_of(&req),
+        &params,
+        &content_type,
+        body,
+    )
+    .await
 }
 
 async fn put_inner(
@@ -84,15 +103,37 @@ async fn put_inner(
     for (name, value) in params {
         match name.as_str() {
             "statementId" => statement_id = Some(parse_uuid_param("statementId", value)?),
-            other => return Err(ApiError::bad_param(other, format!("unknown parameter {other:?} for PUT /statements"))),
+            other => {
+                return Err(ApiError::bad_param(
+                    other,
+                    format!("unknown parameter {other:?} for PUT /statements"),
+                ))
+            }
         }
     }
-    let statement_id = statement_id.ok_or_else(|| ApiError::bad_param("statementId", "PUT /statements requires the statementId parameter"))?;
-    store_statements(state, principal, version, content_type, body, Some(statement_id)).await?;
+    let statement_id = statement_id.ok_or_else(|| {
+        ApiError::bad_param(
+            "statementId",
+            "PUT /statements requires the statementId parameter",
+        )
+    })?;
+    store_statements(
+        state,
+        principal,
+        version,
+        content_type,
+        body,
+        Some(statement_id),
+    )
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
-async fn post_statements(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+async fn post_statements(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     let params = parse_query(req.query_string())?;
     let body = read_limited(payload, state.limits.max_body_bytes).await?;
     if params.iter().any(|(k, _)| k == "method") {
@@ -100,13 +141,24 @@ async fn post_statements(req: HttpRequest, payload: web::Payload, state: web::Da
     }
     let principal = auth::authenticate(&state, header_str(&req, "Authorization")).await?;
     if let Some((name, _)) = params.first() {
-        return Err(ApiError::bad_param(name, format!("unknown parameter {name:?} for POST /statements")));
+        return Err(ApiError::bad_param(
+            name,
+            format!("unknown parameter {name:?} for POST /statements"),
+        ));
     }
-    let content_type = header_str(&req, "Content-Type").unwrap_or_default().to_owned();
+    let content_type = header_str(&req, "Content-Type")
+        .unwrap_or_default()
+        .to_owned();
     post_inner(&state, &principal, version_of(&req), &content_type, body).await
 }
 
-async fn post_inner(state: &AppState, principal: &Principal, version: XapiVersion, content_type: &str, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+async fn post_inner(
+    state: &AppState,
+    principal: &Principal,
+    version: XapiVersion,
+    content_type: &str,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
     let ids = store_statements(state, principal, version, content_type, body, None).await?;
     Ok(HttpResponse::Ok().json(ids.iter().map(Uuid::to_string).collect::<Vec<_>>()))
 }
@@ -121,7 +173,9 @@ async fn store_statements(
     put_id: Option<Uuid>,
 ) -> Result<Vec<Uuid>, ApiError> {
     if !principal.can_write_statements() {
-        return Err(ApiError::Forbidden("this credential may not write statements (scope statements/write)".into()));
+        return Err(ApiError::Forbidden(
+            "this credential may not write statements (scope statements/write)".into(),
+        ));
     }
     let (json, parts) = match media_type(content_type).as_str() {
         "application/json" => (body, Vec::new()),
@@ -137,16 +191,27 @@ async fn store_statements(
             ))
         }
     };
-    let value: Value = serde_json::from_slice(&json).map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))?;
+    let value: Value = crate::xapi::json::from_slice(&json)
+        .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))?;
     let (values, paths): (Vec<Value>, Vec<JsonPath>) = match (value, put_id) {
         (Value::Object(o), Some(_)) => (vec![Value::Object(o)], vec![JsonPath::root()]),
-        (_, Some(_)) => return Err(ApiError::bad_request("PUT /statements takes a single statement object")),
+        (_, Some(_)) => {
+            return Err(ApiError::bad_request(
+                "PUT /statements takes a single statement object",
+            ))
+        }
         (Value::Object(o), None) => (vec![Value::Object(o)], vec![JsonPath::root()]),
         (Value::Array(items), None) => {
-            let paths = (0..items.len()).map(|i| JsonPath::root().index(i)).collect();
+            let paths = (0..items.len())
+                .map(|i| JsonPath::root().index(i))
+                .collect();
             (items, paths)
         }
-        (_, None) => return Err(ApiError::bad_request("the body must be a statement or an array of statements")),
+        (_, None) => {
+            return Err(ApiError::bad_request(
+                "the body must be a statement or an array of statements",
+            ))
+        }
     };
     if values.len() > state.limits.max_batch {
         return Err(ApiError::PayloadTooLarge(format!(
@@ -163,7 +228,10 @@ async fn store_statements(
         if let Some(put_id) = put_id {
             match statement.id() {
                 Some(id) if id != put_id => {
-                    return Err(ApiError::bad_param("statementId", "the statementId parameter differs from the statement's id"))
+                    return Err(ApiError::bad_param(
+                        "statementId",
+                        "the statementId parameter differs from the statement's id",
+                    ))
                 }
                 _ => set_id(&mut statement, put_id, version, &path)?,
             }
@@ -181,12 +249,20 @@ async fn store_statements(
     let attachments = check_attachments(&statements, parts)?;
     let batch = statements
         .into_iter()
-        .map(|(statement, _)| NewStatement { statement, authority_key: principal.key.clone() })
+        .map(|(statement, _)| NewStatement {
+            statement,
+            authority_key: principal.key.clone(),
+        })
         .collect();
     Ok(state.store.insert_statements(batch, attachments).await?)
 }
 
-fn set_id(statement: &mut Statement, id: Uuid, version: XapiVersion, path: &JsonPath) -> Result<(), ApiError> {
+fn set_id(
+    statement: &mut Statement,
+    id: Uuid,
+    version: XapiVersion,
+    path: &JsonPath,
+) -> Result<(), ApiError> {
     if statement.id().is_some() {
         return Ok(());
     }
@@ -198,19 +274,32 @@ fn set_id(statement: &mut Statement, id: Uuid, version: XapiVersion, path: &Json
 
 /// Matches multipart parts to the attachments the statements declare and
 /// checks signatures (xAPI Data 2.4.11, 2.6; Communication 1.5.2).
-fn check_attachments(statements: &[(Statement, JsonPath)], parts: Vec<Part>) -> Result<Vec<Attachment>, ApiError> {
+fn check_attachments(
+    statements: &[(Statement, JsonPath)],
+    parts: Vec<Part>,
+) -> Result<Vec<Attachment>, ApiError> {
     let mut by_hash: HashMap<String, Part> = HashMap::with_capacity(parts.len());
     for part in parts {
         let hash = part
             .hash
             .clone()
-            .ok_or_else(|| ApiError::bad_request("every attachment part needs an X-Experience-API-Hash header"))?
+            .ok_or_else(|| {
+                ApiError::bad_request("every attachment part needs an X-Experience-API-Hash header")
+            })?
             .to_ascii_lowercase();
-        if !part.transfer_encoding.as_deref().is_some_and(|e| e.eq_ignore_ascii_case("binary")) {
-            return Err(ApiError::bad_request("attachment parts must have Content-Transfer-Encoding: binary"));
+        if !part
+            .transfer_encoding
+            .as_deref()
+            .is_some_and(|e| e.eq_ignore_ascii_case("binary"))
+        {
+            return Err(ApiError::bad_request(
+                "attachment parts must have Content-Transfer-Encoding: binary",
+            ));
         }
         if multipart::sha2_hex(&part.data, &hash) != hash {
-            return Err(ApiError::bad_request(format!("the content of attachment part {hash} does not match its X-Experience-API-Hash")));
+            return Err(ApiError::bad_request(format!(
+                "the content of attachment part {hash} does not match its X-Experience-API-Hash"
+            )));
         }
         by_hash.insert(hash, part);
     }
@@ -234,15 +323,21 @@ fn check_attachments(statements: &[(Statement, JsonPath)], parts: Vec<Part>) -> 
                     )));
                 }
                 let part = part.ok_or_else(|| {
-                    ApiError::Invalid(crate::xapi::ValidationError::new(a_path.clone(), "the signature attachment has no content part"))
+                    ApiError::Invalid(crate::xapi::ValidationError::new(
+                        a_path.clone(),
+                        "the signature attachment has no content part",
+                    ))
                 })?;
-                signature::check(&part.data, statement.original())
-                    .map_err(|message| ApiError::Invalid(crate::xapi::ValidationError::new(a_path, message)))?;
+                signature::check(&part.data, statement.original()).map_err(|message| {
+                    ApiError::Invalid(crate::xapi::ValidationError::new(a_path, message))
+                })?;
             }
         }
     }
     if let Some(extra) = by_hash.keys().find(|h| !declared.contains(*h)) {
-        return Err(ApiError::bad_request(format!("multipart part {extra} matches no attachment of the statements")));
+        return Err(ApiError::bad_request(format!(
+            "multipart part {extra} matches no attachment of the statements"
+        )));
     }
     let mut content_types: HashMap<String, String> = HashMap::new();
     for (statement, _) in statements {
@@ -262,34 +357,33 @@ fn check_attachments(statements: &[(Statement, JsonPath)], parts: Vec<Part>) -> 
 
 // ---------------------------------------------------------------- reads
 
-async fn get_statements(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+async fn get_statements(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     let principal = auth::authenticate(&state, header_str(&req, "Authorization")).await;
     let params = parse_query(req.query_string());
-    let languages = format::accept_language(header_str(&req, "Accept-Language").unwrap_or_default());
-    let result = match (principal, params) {
-        (Ok(principal), Ok(params)) => get_inner(&state, &principal, version_of(&req), &params, &languages).await,
-        (Err(e), _) | (_, Err(e)) => Err(e),
-    };
-    // The header is due on every statement GET, errors included.
-    let through = format_ms(state.store.consistent_through().await?);
-    match result {
-        Ok(mut response) => {
-            set_header(&mut response, CONSISTENT_THROUGH_HEADER, &through);
-            Ok(response)
-        }
-        Err(e) => {
-            let mut response = actix_web::ResponseError::error_response(&e);
-            set_header(&mut response, CONSISTENT_THROUGH_HEADER, &through);
-            Ok(response)
-        }
-    }
+    let languages =
+        format::accept_language(header_str(&req, "Accept-Language").unwrap_or_default());
+    let principal = principal?;
+    get_inner(&state, &principal, version_of(&req), &params?, &languages).await
 }
 
 /// The parsed parameters of a statement GET.
 #[derive(Debug)]
 enum GetRequest {
-    Single { id: Uuid, voided: bool, format: Format, attachments: bool },
-    Query { query: StatementQuery, format: Format, attachments: bool, params: String },
+    Single {
+        id: Uuid,
+        voided: bool,
+        format: Format,
+        attachments: bool,
+    },
+    Query {
+        query: Box<StatementQuery>,
+        format: Format,
+        attachments: bool,
+        params: String,
+    },
 }
 
 const QUERY_PARAMS: [&str; 13] = [
@@ -308,38 +402,69 @@ const QUERY_PARAMS: [&str; 13] = [
     "more",
 ];
 
-fn parse_get(params: &[(String, String)], version: XapiVersion, max_page: usize) -> Result<GetRequest, ApiError> {
+fn parse_get(
+    params: &[(String, String)],
+    version: XapiVersion,
+    max_page: usize,
+) -> Result<GetRequest, ApiError> {
     let mut map: HashMap<&str, &str> = HashMap::new();
     for (name, value) in params {
-        let known = name == "statementId" || name == "voidedStatementId" || QUERY_PARAMS.contains(&name.as_str());
+        let known = name == "statementId"
+            || name == "voidedStatementId"
+            || QUERY_PARAMS.contains(&name.as_str());
         if !known {
-            return Err(ApiError::bad_param(name, format!("unknown parameter {name:?} (parameter names are case-sensitive)")));
+            return Err(ApiError::bad_param(
+                name,
+                format!("unknown parameter {name:?} (parameter names are case-sensitive)"),
+            ));
         }
         if map.insert(name.as_str(), value.as_str()).is_some() {
-            return Err(ApiError::bad_param(name, format!("parameter {name:?} is given more than once")));
+            return Err(ApiError::bad_param(
+                name,
+                format!("parameter {name:?} is given more than once"),
+            ));
         }
     }
     if let Some(token) = map.get("more") {
         if map.len() > 1 {
-            return Err(ApiError::bad_param("more", "a more link takes no other parameters"));
+            return Err(ApiError::bad_param(
+                "more",
+                "a more link takes no other parameters",
+            ));
         }
         return resume(token, version, max_page);
     }
     let format = match map.get("format") {
-        Some(f) => Format::parse(f).ok_or_else(|| ApiError::bad_param("format", "format must be ids, exact or canonical"))?,
+        Some(f) => Format::parse(f).ok_or_else(|| {
+            ApiError::bad_param("format", "format must be ids, exact or canonical")
+        })?,
         None => Format::Exact,
     };
     let attachments = bool_param(&map, "attachments")?;
     for single in ["statementId", "voidedStatementId"] {
         if let Some(value) = map.get(single) {
-            if let Some(other) = map.keys().find(|k| !matches!(**k, "format" | "attachments") && **k != single) {
-                return Err(ApiError::bad_param(other, format!("{single} can only be combined with format and attachments")));
+            if let Some(other) = map
+                .keys()
+                .find(|k| !matches!(**k, "format" | "attachments") && **k != single)
+            {
+                return Err(ApiError::bad_param(
+                    other,
+                    format!("{single} can only be combined with format and attachments"),
+                ));
             }
             let id = parse_uuid_param(single, value)?;
-            return Ok(GetRequest::Single { id, voided: single == "voidedStatementId", format, attachments });
+            return Ok(GetRequest::Single {
+                id,
+                voided: single == "voidedStatementId",
+                format,
+                attachments,
+            });
         }
     }
-    let mut query = StatementQuery { limit: max_page, ..StatementQuery::default() };
+    let mut query = StatementQuery {
+        limit: max_page,
+        ..StatementQuery::default()
+    };
     if let Some(agent) = map.get("agent") {
         query.agent = Some(parse_agent_param(agent)?);
     }
@@ -355,10 +480,17 @@ fn parse_get(params: &[(String, String)], version: XapiVersion, max_page: usize)
     query.related_agents = bool_param(&map, "related_agents")?;
     query.related_activities = bool_param(&map, "related_activities")?;
     query.ascending = bool_param(&map, "ascending")?;
-    for (name, slot) in [("since", &mut query.since_ms), ("until", &mut query.until_ms)] {
+    for (name, slot) in [
+        ("since", &mut query.since_ms),
+        ("until", &mut query.until_ms),
+    ] {
         if let Some(value) = map.get(name) {
-            let t = parse_timestamp(value, version)
-                .ok_or_else(|| ApiError::bad_param(name, format!("{name} must be an ISO 8601 timestamp with a time zone")))?;
+            let t = parse_timestamp(value, version).ok_or_else(|| {
+                ApiError::bad_param(
+                    name,
+                    format!("{name} must be an ISO 8601 timestamp with a time zone"),
+                )
+            })?;
             *slot = Some(t.timestamp_millis());
         }
     }
@@ -369,7 +501,12 @@ fn parse_get(params: &[(String, String)], version: XapiVersion, max_page: usize)
         query.limit = if n == 0 { max_page } else { n.min(max_page) };
     }
     let params = serde_urlencoded::to_string(params).unwrap_or_default();
-    Ok(GetRequest::Query { query, format, attachments, params })
+    Ok(GetRequest::Query {
+        query: Box::new(query),
+        format,
+        attachments,
+        params,
+    })
 }
 
 fn bool_param(map: &HashMap<&str, &str>, name: &str) -> Result<bool, ApiError> {
@@ -377,7 +514,10 @@ fn bool_param(map: &HashMap<&str, &str>, name: &str) -> Result<bool, ApiError> {
         None => Ok(false),
         Some(&"true") => Ok(true),
         Some(&"false") => Ok(false),
-        Some(_) => Err(ApiError::bad_param(name, format!("{name} must be true or false"))),
+        Some(_) => Err(ApiError::bad_param(
+            name,
+            format!("{name} must be true or false"),
+        )),
     }
 }
 
@@ -398,12 +538,18 @@ fn iri_param(name: &str, value: &str) -> Result<String, ApiError> {
 
 /// The `agent` parameter: an Agent or identified Group as JSON.
 fn parse_agent_param(value: &str) -> Result<String, ApiError> {
-    let agent: Value = serde_json::from_str(value).map_err(|_| ApiError::bad_param("agent", "agent must be an Agent or Group as JSON"))?;
-    let obj = agent.as_object().ok_or_else(|| ApiError::bad_param("agent", "agent must be a JSON object"))?;
+    let agent: Value = serde_json::from_str(value)
+        .map_err(|_| ApiError::bad_param("agent", "agent must be an Agent or Group as JSON"))?;
+    let obj = agent
+        .as_object()
+        .ok_or_else(|| ApiError::bad_param("agent", "agent must be a JSON object"))?;
     if obj.get("objectType").and_then(Value::as_str) != Some("Group") {
-        rules::check_agent(obj, &JsonPath::root()).map_err(|e| ApiError::bad_param("agent", e.message))?;
+        rules::check_agent(obj, &JsonPath::root())
+            .map_err(|e| ApiError::bad_param("agent", e.message))?;
     }
-    ifi_key(&agent).ok_or_else(|| ApiError::bad_param("agent", "agent must have an inverse functional identifier"))
+    ifi_key(&agent).ok_or_else(|| {
+        ApiError::bad_param("agent", "agent must have an inverse functional identifier")
+    })
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -415,7 +561,11 @@ struct MoreToken {
 }
 
 fn more_link(params: &str, cursor: Cursor) -> String {
-    let token = MoreToken { p: params.to_owned(), a: cursor.after_seq, s: cursor.snapshot_seq };
+    let token = MoreToken {
+        p: params.to_owned(),
+        a: cursor.after_seq,
+        s: cursor.snapshot_seq,
+    };
     let encoded = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&token).unwrap_or_default());
     format!("/xapi/statements?more={encoded}")
 }
@@ -426,10 +576,20 @@ fn resume(token: &str, version: XapiVersion, max_page: usize) -> Result<GetReque
     let token: MoreToken = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
     let params = parse_query(&token.p)?;
     match parse_get(&params, version, max_page)? {
-        GetRequest::Query { mut query, format, attachments, params } => {
+        GetRequest::Query {
+            mut query,
+            format,
+            attachments,
+            params,
+        } => {
             query.after_seq = Some(token.a);
             query.snapshot_seq = Some(token.s);
-            Ok(GetRequest::Query { query, format, attachments, params })
+            Ok(GetRequest::Query {
+                query,
+                format,
+                attachments,
+                params,
+            })
         }
         GetRequest::Single { .. } => Err(invalid()),
     }
@@ -444,35 +604,63 @@ async fn get_inner(
 ) -> Result<HttpResponse, ApiError> {
     let access = principal.statement_read_access();
     if access == ReadAccess::Nothing {
-        return Err(ApiError::Forbidden("this credential may not read statements (scope statements/read)".into()));
+        return Err(ApiError::Forbidden(
+            "this credential may not read statements (scope statements/read)".into(),
+        ));
     }
     match parse_get(params, version, state.limits.max_page)? {
-        GetRequest::Single { id, voided, format, attachments } => {
-            let found = state.store.statement(id).await?.filter(|s| s.voided == voided);
+        GetRequest::Single {
+            id,
+            voided,
+            format,
+            attachments,
+        } => {
+            let found = state
+                .store
+                .statement(id)
+                .await?
+                .filter(|s| s.voided == voided);
             let stored = found.ok_or_else(|| {
-                ApiError::NotFound(if voided { format!("no voided statement {id}") } else { format!("no statement {id}") })
+                ApiError::NotFound(if voided {
+                    format!("no voided statement {id}")
+                } else {
+                    format!("no statement {id}")
+                })
             })?;
-            let mut value: Value = serde_json::from_str(&stored.json).map_err(|e| ApiError::Internal(e.into()))?;
+            let mut value: Value =
+                serde_json::from_str(&stored.json).map_err(|e| ApiError::Internal(e.into()))?;
             if access == ReadAccess::OnlyMine && !authored_by(&value, principal) {
-                return Err(ApiError::NotFound(format!("no statement {id}")));
+                return Err(ApiError::NotFound(
+                    "no statement with that id was sent with this credential".into(),
+                ));
             }
             format::apply(&mut value, format, languages);
             let json = serde_json::to_string(&value).map_err(|e| ApiError::Internal(e.into()))?;
             let mut response = respond(state, json, &[value], attachments).await?;
-            response.headers_mut().insert(header::LAST_MODIFIED, last_modified(stored.stored_ms));
+            response
+                .headers_mut()
+                .insert(header::LAST_MODIFIED, last_modified(stored.stored_ms));
             Ok(response)
         }
-        GetRequest::Query { mut query, format, attachments, params } => {
+        GetRequest::Query {
+            mut query,
+            format,
+            attachments,
+            params,
+        } => {
             if access == ReadAccess::OnlyMine {
                 query.authority_key = Some(principal.key.clone());
             }
             let page = state.store.query(&query).await?;
             let more = page.next.map(|c| more_link(&params, c)).unwrap_or_default();
             let newest = page.statements.iter().map(|s| s.stored_ms).max();
-            let (json, values) = statement_result(&page.statements, format, languages, attachments, &more)?;
+            let (json, values) =
+                statement_result(&page.statements, format, languages, attachments, &more)?;
             let mut response = respond(state, json, &values, attachments).await?;
             if let Some(ms) = newest {
-                response.headers_mut().insert(header::LAST_MODIFIED, last_modified(ms));
+                response
+                    .headers_mut()
+                    .insert(header::LAST_MODIFIED, last_modified(ms));
             }
             Ok(response)
         }
@@ -480,7 +668,10 @@ async fn get_inner(
 }
 
 fn authored_by(statement: &Value, principal: &Principal) -> bool {
-    statement.pointer("/authority/account/name").and_then(Value::as_str) == Some(principal.key.as_str())
+    statement
+        .pointer("/authority/account/name")
+        .and_then(Value::as_str)
+        == Some(principal.key.as_str())
 }
 
 /// The StatementResult JSON; `exact` pages are assembled from the stored
@@ -494,7 +685,8 @@ fn statement_result(
     more: &str,
 ) -> Result<(String, Vec<Value>), ApiError> {
     let mut values = Vec::new();
-    let mut json = String::with_capacity(statements.iter().map(|s| s.json.len() + 1).sum::<usize>() + 64);
+    let mut json =
+        String::with_capacity(statements.iter().map(|s| s.json.len() + 1).sum::<usize>() + 64);
     json.push_str("{\"statements\":[");
     for (i, s) in statements.iter().enumerate() {
         if i > 0 {
@@ -504,7 +696,8 @@ fn statement_result(
             json.push_str(&s.json);
             continue;
         }
-        let mut value: Value = serde_json::from_str(&s.json).map_err(|e| ApiError::Internal(e.into()))?;
+        let mut value: Value =
+            serde_json::from_str(&s.json).map_err(|e| ApiError::Internal(e.into()))?;
         format::apply(&mut value, format, languages);
         json.push_str(&serde_json::to_string(&value).map_err(|e| ApiError::Internal(e.into()))?);
         values.push(value);
@@ -516,13 +709,25 @@ fn statement_result(
 }
 
 /// A JSON response, or multipart/mixed with the attachments' content.
-async fn respond(state: &AppState, json: String, statements: &[Value], attachments: bool) -> Result<HttpResponse, ApiError> {
+async fn respond(
+    state: &AppState,
+    json: String,
+    statements: &[Value],
+    attachments: bool,
+) -> Result<HttpResponse, ApiError> {
     if !attachments {
-        return Ok(HttpResponse::Ok().content_type("application/json").body(json));
+        return Ok(HttpResponse::Ok()
+            .content_type("application/json")
+            .body(json));
     }
     let mut hashes: Vec<String> = Vec::new();
     for s in statements {
-        for a in s.get("attachments").and_then(Value::as_array).into_iter().flatten() {
+        for a in s
+            .get("attachments")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             if let Some(h) = a.get("sha2").and_then(Value::as_str) {
                 let h = h.to_ascii_lowercase();
                 if !hashes.contains(&h) {
@@ -539,23 +744,45 @@ async fn respond(state: &AppState, json: String, statements: &[Value], attachmen
 fn last_modified(ms: i64) -> header::HeaderValue {
     let time = UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64);
     let value = HttpDate::from(time).to_string();
-    header::HeaderValue::from_str(&value).unwrap_or(header::HeaderValue::from_static("Thu, 01 Jan 1970 00:00:00 GMT"))
+    header::HeaderValue::from_str(&value).unwrap_or(header::HeaderValue::from_static(
+        "Thu, 01 Jan 1970 00:00:00 GMT",
+    ))
 }
 
 // ------------------------------------------------- alternate request syntax
 
 /// Form fields that stand for request headers (Communication 1.3).
-const HEADER_FIELDS: [&str; 6] = ["Authorization", "X-Experience-API-Version", "Content-Type", "Content-Length", "If-Match", "If-None-Match"];
+const HEADER_FIELDS: [&str; 6] = [
+    "Authorization",
+    "X-Experience-API-Version",
+    "Content-Type",
+    "Content-Length",
+    "If-Match",
+    "If-None-Match",
+];
 
 /// xAPI 1.0.3 alternate request syntax: `POST ?method=M` with a form body
 /// carrying headers, parameters and the content. Not part of xAPI 2.0.
-async fn alternate_syntax(req: &HttpRequest, state: &AppState, query: &[(String, String)], body: web::Bytes) -> Result<HttpResponse, ApiError> {
+async fn alternate_syntax(
+    req: &HttpRequest,
+    state: &AppState,
+    query: &[(String, String)],
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
     if query.len() != 1 {
-        return Err(ApiError::bad_param("method", "the alternate request syntax allows no query parameter other than method"));
+        return Err(ApiError::bad_param(
+            "method",
+            "the alternate request syntax allows no query parameter other than method",
+        ));
     }
     let method = query[0].1.clone();
-    if media_type(header_str(req, "Content-Type").unwrap_or_default()) != "application/x-www-form-urlencoded" {
-        return Err(ApiError::bad_param("Content-Type", "the alternate request syntax requires an application/x-www-form-urlencoded body"));
+    if media_type(header_str(req, "Content-Type").unwrap_or_default())
+        != "application/x-www-form-urlencoded"
+    {
+        return Err(ApiError::bad_param(
+            "Content-Type",
+            "the alternate request syntax requires an application/x-www-form-urlencoded body",
+        ));
     }
     let form: Vec<(String, String)> = serde_urlencoded::from_bytes(&body)
         .map_err(|e| ApiError::bad_request(format!("the form body is not URL-encoded: {e}")))?;
@@ -571,39 +798,70 @@ async fn alternate_syntax(req: &HttpRequest, state: &AppState, query: &[(String,
             params.push((name, value));
         }
     }
-    let header_or_form = |name: &str| headers.get(name).cloned().or_else(|| header_str(req, name).map(str::to_owned));
-    let version_text = header_or_form(VERSION_HEADER).ok_or_else(|| ApiError::bad_param(VERSION_HEADER, format!("the {VERSION_HEADER} header is required")))?;
-    let version = XapiVersion::parse_header(&version_text)
-        .ok_or_else(|| ApiError::bad_param(VERSION_HEADER, format!("{VERSION_HEADER} {version_text:?} is not supported")))?;
+    let header_or_form = |name: &str| {
+        headers
+            .get(name)
+            .cloned()
+            .or_else(|| header_str(req, name).map(str::to_owned))
+    };
+    let version_text = header_or_form(VERSION_HEADER).ok_or_else(|| {
+        ApiError::bad_param(
+            VERSION_HEADER,
+            format!("the {VERSION_HEADER} header is required"),
+        )
+    })?;
+    let version = XapiVersion::parse_header(&version_text).ok_or_else(|| {
+        ApiError::bad_param(
+            VERSION_HEADER,
+            format!("{VERSION_HEADER} {version_text:?} is not supported"),
+        )
+    })?;
     if version.is_2_0() {
-        return Err(ApiError::bad_param("method", "xAPI 2.0 does not allow the alternate request syntax"));
+        return Err(ApiError::bad_param(
+            "method",
+            "xAPI 2.0 does not allow the alternate request syntax",
+        ));
     }
     let principal = auth::authenticate(state, header_or_form("Authorization").as_deref()).await?;
-    let content_type = headers.get("Content-Type").cloned().unwrap_or_else(|| "application/json".into());
+    let content_type = headers
+        .get("Content-Type")
+        .cloned()
+        .unwrap_or_else(|| "application/json".into());
     let mut response = match method.as_str() {
         "GET" => {
             if content.is_some() {
                 return Err(ApiError::bad_param("content", "a GET carries no content"));
             }
-            let languages = format::accept_language(header_str(req, "Accept-Language").unwrap_or_default());
-            let through = format_ms(state.store.consistent_through().await?);
-            let mut response = get_inner(state, &principal, version, &params, &languages).await?;
-            set_header(&mut response, CONSISTENT_THROUGH_HEADER, &through);
-            response
+            let languages =
+                format::accept_language(header_str(req, "Accept-Language").unwrap_or_default());
+            get_inner(state, &principal, version, &params, &languages).await?
         }
         "PUT" | "POST" => {
-            let content = content.ok_or_else(|| ApiError::bad_param("content", "the alternate request syntax needs a content form field"))?;
+            let content = content.ok_or_else(|| {
+                ApiError::bad_param(
+                    "content",
+                    "the alternate request syntax needs a content form field",
+                )
+            })?;
             let body = web::Bytes::from(content);
             if method == "PUT" {
                 put_inner(state, &principal, version, &params, &content_type, body).await?
             } else {
                 if let Some((name, _)) = params.first() {
-                    return Err(ApiError::bad_param(name, format!("unknown parameter {name:?} for POST /statements")));
+                    return Err(ApiError::bad_param(
+                        name,
+                        format!("unknown parameter {name:?} for POST /statements"),
+                    ));
                 }
                 post_inner(state, &principal, version, &content_type, body).await?
             }
         }
-        other => return Err(ApiError::bad_param("method", format!("method {other:?} is not supported on /statements"))),
+        other => {
+            return Err(ApiError::bad_param(
+                "method",
+                format!("method {other:?} is not supported on /statements"),
+            ))
+        }
     };
     set_header(&mut response, VERSION_HEADER, version.header_value());
     Ok(response)
@@ -614,14 +872,27 @@ mod tests {
     use super::*;
 
     fn params(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
     }
 
     #[test]
     fn statement_id_cannot_be_combined_with_filters() {
         let id = Uuid::new_v4().to_string();
-        assert!(parse_get(&params(&[("statementId", &id), ("format", "ids")]), XapiVersion::V2_0, 10).is_ok());
-        assert!(parse_get(&params(&[("statementId", &id), ("limit", "1")]), XapiVersion::V2_0, 10).is_err());
+        assert!(parse_get(
+            &params(&[("statementId", &id), ("format", "ids")]),
+            XapiVersion::V2_0,
+            10
+        )
+        .is_ok());
+        assert!(parse_get(
+            &params(&[("statementId", &id), ("limit", "1")]),
+            XapiVersion::V2_0,
+            10
+        )
+        .is_err());
     }
 
     #[test]
@@ -633,10 +904,25 @@ mod tests {
     #[test]
     fn more_tokens_resume_the_same_query() {
         let p = params(&[("verb", "http://x.io/v"), ("limit", "2")]);
-        let GetRequest::Query { params: original, .. } = parse_get(&p, XapiVersion::V2_0, 10).unwrap() else { panic!() };
-        let link = more_link(&original, Cursor { after_seq: 7, snapshot_seq: 9 });
+        let GetRequest::Query {
+            params: original, ..
+        } = parse_get(&p, XapiVersion::V2_0, 10).unwrap()
+        else {
+            panic!()
+        };
+        let link = more_link(
+            &original,
+            Cursor {
+                after_seq: 7,
+                snapshot_seq: 9,
+            },
+        );
         let token = link.strip_prefix("/xapi/statements?more=").unwrap();
-        let GetRequest::Query { query, .. } = parse_get(&params(&[("more", token)]), XapiVersion::V2_0, 10).unwrap() else { panic!() };
+        let GetRequest::Query { query, .. } =
+            parse_get(&params(&[("more", token)]), XapiVersion::V2_0, 10).unwrap()
+        else {
+            panic!()
+        };
         assert_eq!(query.verb.as_deref(), Some("http://x.io/v"));
         assert_eq!(query.limit, 2);
         assert_eq!((query.after_seq, query.snapshot_seq), (Some(7), Some(9)));
@@ -644,7 +930,11 @@ mod tests {
 
     #[test]
     fn limit_zero_means_the_server_maximum() {
-        let GetRequest::Query { query, .. } = parse_get(&params(&[("limit", "0")]), XapiVersion::V2_0, 25).unwrap() else { panic!() };
+        let GetRequest::Query { query, .. } =
+            parse_get(&params(&[("limit", "0")]), XapiVersion::V2_0, 25).unwrap()
+        else {
+            panic!()
+        };
         assert_eq!(query.limit, 25);
     }
 }

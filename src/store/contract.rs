@@ -35,9 +35,13 @@ pub fn new_statement(mbox: &str, verb: &str) -> NewStatement {
 }
 
 fn with_value(value: serde_json::Value) -> NewStatement {
-    let mut statement = Statement::parse(value, XapiVersion::V2_0, &JsonPath::root()).expect("valid test statement");
+    let mut statement = Statement::parse(value, XapiVersion::V2_0, &JsonPath::root())
+        .expect("valid test statement");
     statement.ensure_id();
-    NewStatement { statement, authority_key: "contract".into() }
+    NewStatement {
+        statement,
+        authority_key: "contract".into(),
+    }
 }
 
 fn unique_mbox() -> String {
@@ -45,13 +49,20 @@ fn unique_mbox() -> String {
 }
 
 fn query_agent(mbox: &str) -> StatementQuery {
-    StatementQuery { agent: Some(format!("mbox:{mbox}")), limit: 100, ..StatementQuery::default() }
+    StatementQuery {
+        agent: Some(format!("mbox:{mbox}")),
+        limit: 100,
+        ..StatementQuery::default()
+    }
 }
 
 pub async fn inserted_statements_can_be_read_back(store: &dyn Store) {
     let s = new_statement(&unique_mbox(), "http://x.io/read");
     let id = s.statement.id().unwrap();
-    assert_eq!(store.insert_statements(vec![s], vec![]).await.unwrap(), vec![id]);
+    assert_eq!(
+        store.insert_statements(vec![s], vec![]).await.unwrap(),
+        vec![id]
+    );
     let stored = store.statement(id).await.unwrap().expect("stored");
     let json: serde_json::Value = serde_json::from_str(&stored.json).unwrap();
     assert_eq!(json["id"], id.to_string());
@@ -62,9 +73,15 @@ pub async fn inserted_statements_can_be_read_back(store: &dyn Store) {
 pub async fn equivalent_resubmission_is_idempotent(store: &dyn Store) {
     let s = new_statement(&unique_mbox(), "http://x.io/again");
     let id = s.statement.id().unwrap();
-    store.insert_statements(vec![s.clone()], vec![]).await.unwrap();
+    store
+        .insert_statements(vec![s.clone()], vec![])
+        .await
+        .unwrap();
     let first = store.statement(id).await.unwrap().unwrap();
-    assert_eq!(store.insert_statements(vec![s], vec![]).await.unwrap(), vec![id]);
+    assert_eq!(
+        store.insert_statements(vec![s], vec![]).await.unwrap(),
+        vec![id]
+    );
     assert_eq!(store.statement(id).await.unwrap().unwrap(), first);
 }
 
@@ -76,20 +93,35 @@ pub async fn conflicting_id_is_rejected(store: &dyn Store) {
     let mut body = b.statement.body().clone();
     body.insert("id".into(), id.to_string().into());
     b.statement = Statement::parse(body.into(), XapiVersion::V2_0, &JsonPath::root()).unwrap();
-    assert!(matches!(store.insert_statements(vec![b], vec![]).await, Err(StoreError::Conflict(c)) if c == id));
+    assert!(
+        matches!(store.insert_statements(vec![b], vec![]).await, Err(StoreError::Conflict(c)) if c == id)
+    );
 }
 
 pub async fn batch_is_atomic(store: &dyn Store) {
     let existing = new_statement(&unique_mbox(), "http://x.io/existing");
-    store.insert_statements(vec![existing.clone()], vec![]).await.unwrap();
+    store
+        .insert_statements(vec![existing.clone()], vec![])
+        .await
+        .unwrap();
     let fresh = new_statement(&unique_mbox(), "http://x.io/fresh");
     let fresh_id = fresh.statement.id().unwrap();
     let mut conflicting = new_statement(&unique_mbox(), "http://x.io/other");
     let mut body = conflicting.statement.body().clone();
-    body.insert("id".into(), existing.statement.id().unwrap().to_string().into());
-    conflicting.statement = Statement::parse(body.into(), XapiVersion::V2_0, &JsonPath::root()).unwrap();
-    assert!(store.insert_statements(vec![fresh, conflicting], vec![]).await.is_err());
-    assert!(store.statement(fresh_id).await.unwrap().is_none(), "half a batch was stored");
+    body.insert(
+        "id".into(),
+        existing.statement.id().unwrap().to_string().into(),
+    );
+    conflicting.statement =
+        Statement::parse(body.into(), XapiVersion::V2_0, &JsonPath::root()).unwrap();
+    assert!(store
+        .insert_statements(vec![fresh, conflicting], vec![])
+        .await
+        .is_err());
+    assert!(
+        store.statement(fresh_id).await.unwrap().is_none(),
+        "half a batch was stored"
+    );
 }
 
 fn voiding(target: Uuid) -> NewStatement {
@@ -105,7 +137,10 @@ pub async fn voiding_marks_the_target(store: &dyn Store) {
     let target = new_statement(&mbox, "http://x.io/to-void");
     let target_id = target.statement.id().unwrap();
     store.insert_statements(vec![target], vec![]).await.unwrap();
-    store.insert_statements(vec![voiding(target_id)], vec![]).await.unwrap();
+    store
+        .insert_statements(vec![voiding(target_id)], vec![])
+        .await
+        .unwrap();
     assert!(store.statement(target_id).await.unwrap().unwrap().voided);
     // The voided statement is gone from queries; the voiding statement
     // targets it, so it answers the same filter.
@@ -116,7 +151,10 @@ pub async fn voiding_marks_the_target(store: &dyn Store) {
     // A voiding statement that arrives before its target voids it on arrival.
     let late = new_statement(&unique_mbox(), "http://x.io/late");
     let late_id = late.statement.id().unwrap();
-    store.insert_statements(vec![voiding(late_id)], vec![]).await.unwrap();
+    store
+        .insert_statements(vec![voiding(late_id)], vec![])
+        .await
+        .unwrap();
     store.insert_statements(vec![late], vec![]).await.unwrap();
     assert!(store.statement(late_id).await.unwrap().unwrap().voided);
 }
@@ -125,7 +163,12 @@ pub async fn voiding_a_voiding_statement_is_rejected(store: &dyn Store) {
     let first = voiding(Uuid::new_v4());
     let first_id = first.statement.id().unwrap();
     store.insert_statements(vec![first], vec![]).await.unwrap();
-    assert!(matches!(store.insert_statements(vec![voiding(first_id)], vec![]).await, Err(StoreError::Invalid(_))));
+    assert!(matches!(
+        store
+            .insert_statements(vec![voiding(first_id)], vec![])
+            .await,
+        Err(StoreError::Invalid(_))
+    ));
     assert!(!store.statement(first_id).await.unwrap().unwrap().voided);
 }
 
@@ -142,7 +185,10 @@ pub async fn queries_filter_by_agent_and_verb(store: &dyn Store) {
     let mut q = query_agent(&mbox);
     q.verb = Some("http://x.io/a".into());
     let page = store.query(&q).await.unwrap();
-    assert_eq!(page.statements.iter().map(|s| s.id).collect::<Vec<_>>(), vec![ids[0]]);
+    assert_eq!(
+        page.statements.iter().map(|s| s.id).collect::<Vec<_>>(),
+        vec![ids[0]]
+    );
 }
 
 pub async fn statement_refs_answer_the_filters_of_their_target(store: &dyn Store) {
@@ -156,16 +202,33 @@ pub async fn statement_refs_answer_the_filters_of_their_target(store: &dyn Store
     }));
     let referring_id = referring.statement.id().unwrap();
     store.insert_statements(vec![target], vec![]).await.unwrap();
-    store.insert_statements(vec![referring], vec![]).await.unwrap();
-    let q = StatementQuery { verb: Some(verb), limit: 10, ..StatementQuery::default() };
-    let ids: Vec<Uuid> = store.query(&q).await.unwrap().statements.iter().map(|s| s.id).collect();
+    store
+        .insert_statements(vec![referring], vec![])
+        .await
+        .unwrap();
+    let q = StatementQuery {
+        verb: Some(verb),
+        limit: 10,
+        ..StatementQuery::default()
+    };
+    let ids: Vec<Uuid> = store
+        .query(&q)
+        .await
+        .unwrap()
+        .statements
+        .iter()
+        .map(|s| s.id)
+        .collect();
     assert_eq!(ids, vec![referring_id, target_id]);
 }
 
 pub async fn pagination_is_stable_while_statements_arrive(store: &dyn Store) {
     let mbox = unique_mbox();
     for _ in 0..5 {
-        store.insert_statements(vec![new_statement(&mbox, "http://x.io/page")], vec![]).await.unwrap();
+        store
+            .insert_statements(vec![new_statement(&mbox, "http://x.io/page")], vec![])
+            .await
+            .unwrap();
     }
     for ascending in [false, true] {
         let mut q = query_agent(&mbox);
@@ -173,7 +236,10 @@ pub async fn pagination_is_stable_while_statements_arrive(store: &dyn Store) {
         q.ascending = ascending;
         let first = store.query(&q).await.unwrap();
         assert_eq!(first.statements.len(), 2);
-        store.insert_statements(vec![new_statement(&mbox, "http://x.io/page")], vec![]).await.unwrap();
+        store
+            .insert_statements(vec![new_statement(&mbox, "http://x.io/page")], vec![])
+            .await
+            .unwrap();
         let mut seen: Vec<Uuid> = first.statements.iter().map(|s| s.id).collect();
         let mut next = first.next;
         while let Some(cursor) = next {
@@ -195,7 +261,9 @@ pub async fn pagination_is_stable_while_statements_arrive(store: &dyn Store) {
 pub async fn stored_never_decreases_in_log_order(store: &dyn Store) {
     let log = store.log_after(0, 10_000).await.unwrap();
     assert!(!log.is_empty());
-    assert!(log.windows(2).all(|w| w[0].seq < w[1].seq && w[0].stored_ms <= w[1].stored_ms));
+    assert!(log
+        .windows(2)
+        .all(|w| w[0].seq < w[1].seq && w[0].stored_ms <= w[1].stored_ms));
     let through = store.consistent_through().await.unwrap();
     assert!(through >= log.last().unwrap().stored_ms);
 }
@@ -219,7 +287,12 @@ pub async fn credentials_can_be_created_listed_and_revoked(store: &dyn Store) {
     };
     store.put_credential(c.clone()).await.unwrap();
     assert_eq!(store.credential(&key).await.unwrap(), Some(c));
-    assert!(store.credentials().await.unwrap().iter().any(|c| c.key == key));
+    assert!(store
+        .credentials()
+        .await
+        .unwrap()
+        .iter()
+        .any(|c| c.key == key));
     assert!(store.revoke_credential(&key).await.unwrap());
     assert!(!store.revoke_credential(&key).await.unwrap());
     assert_eq!(store.credential(&key).await.unwrap(), None);

@@ -122,7 +122,11 @@ pub enum StoreError {
 pub trait Store: Send + Sync + 'static {
     /// Stores a request's statements and attachments atomically; returns the
     /// statement ids in request order.
-    async fn insert_statements(&self, batch: Vec<NewStatement>, attachments: Vec<Attachment>) -> Result<Vec<Uuid>, StoreError>;
+    async fn insert_statements(
+        &self,
+        batch: Vec<NewStatement>,
+        attachments: Vec<Attachment>,
+    ) -> Result<Vec<Uuid>, StoreError>;
 
     /// One statement by id, whatever its voided state.
     async fn statement(&self, id: Uuid) -> Result<Option<StoredStatement>, StoreError>;
@@ -136,7 +140,8 @@ pub trait Store: Send + Sync + 'static {
     async fn consistent_through(&self) -> Result<i64, StoreError>;
 
     /// The ordered log: statements with `seq > after`, oldest first.
-    async fn log_after(&self, after: i64, limit: usize) -> Result<Vec<StoredStatement>, StoreError>;
+    async fn log_after(&self, after: i64, limit: usize)
+        -> Result<Vec<StoredStatement>, StoreError>;
 
     /// A background consumer's durable position in the log (0 if none).
     async fn checkpoint(&self, consumer: &str) -> Result<i64, StoreError>;

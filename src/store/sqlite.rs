@@ -97,7 +97,9 @@ impl SqliteStore {
         let mut conn = open_connection(&path)?;
         conn.execute_batch(SCHEMA).context("creating the schema")?;
         let last_stored: i64 = conn
-            .query_row("SELECT COALESCE(MAX(stored), 0) FROM statements", [], |r| r.get(0))
+            .query_row("SELECT COALESCE(MAX(stored), 0) FROM statements", [], |r| {
+                r.get(0)
+            })
             .context("reading the newest stored time")?;
         let in_flight = Arc::new(AtomicI64::new(IDLE));
         let state = WriterState {
@@ -111,7 +113,10 @@ impl SqliteStore {
             .context("starting the writer thread")?;
         Ok(SqliteStore {
             jobs,
-            readers: Arc::new(ReaderPool { path, idle: Mutex::new(Vec::new()) }),
+            readers: Arc::new(ReaderPool {
+                path,
+                idle: Mutex::new(Vec::new()),
+            }),
             in_flight,
         })
     }
@@ -172,7 +177,10 @@ fn open_connection(path: &Path) -> anyhow::Result<Connection> {
 }
 
 fn backend(e: impl Into<anyhow::Error>) -> StoreError {
-    StoreError::Backend { backend: "sqlite", source: e.into() }
+    StoreError::Backend {
+        backend: "sqlite",
+        source: e.into(),
+    }
 }
 
 fn writer_loop(conn: &mut Connection, state: &WriterState, queue: mpsc::Receiver<Job>) {
@@ -184,7 +192,10 @@ fn writer_loop(conn: &mut Connection, state: &WriterState, queue: mpsc::Receiver
                 Err(_) => break,
             }
         }
-        state.in_flight.store(now_ms().max(state.last_stored.load(Ordering::Acquire)), Ordering::Release);
+        state.in_flight.store(
+            now_ms().max(state.last_stored.load(Ordering::Acquire)),
+            Ordering::Release,
+        );
         let responders = run_group(conn, state, group);
         state.in_flight.store(IDLE, Ordering::Release);
         for (responder, outcome) in responders {
@@ -194,7 +205,11 @@ fn writer_loop(conn: &mut Connection, state: &WriterState, queue: mpsc::Receiver
 }
 
 /// Runs a group of jobs in one transaction; each job in a savepoint.
-fn run_group(conn: &mut Connection, state: &WriterState, group: Vec<Job>) -> Vec<(Responder, Result<(), StoreError>)> {
+fn run_group(
+    conn: &mut Connection,
+    state: &WriterState,
+    group: Vec<Job>,
+) -> Vec<(Responder, Result<(), StoreError>)> {
     // A job that never runs drops its reply channel: its caller then gets
     // `Unavailable`, which is the truth.
     let Ok(txn) = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate) else {
@@ -207,7 +222,11 @@ fn run_group(conn: &mut Connection, state: &WriterState, group: Vec<Job>) -> Vec
             continue;
         }
         let (ok, responder) = job(&txn, state);
-        let end = if ok { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" };
+        let end = if ok {
+            "RELEASE job"
+        } else {
+            "ROLLBACK TO job; RELEASE job"
+        };
         match txn.execute_batch(end) {
             Ok(()) => responders.push((responder, Ok(()))),
             Err(e) => responders.push((responder, Err(backend(e)))),
@@ -220,7 +239,12 @@ fn run_group(conn: &mut Connection, state: &WriterState, group: Vec<Job>) -> Vec
             let msg = e.to_string();
             responders
                 .into_iter()
-                .map(|(r, _)| (r, Err(StoreError::Unavailable(format!("commit failed: {msg}")))))
+                .map(|(r, _)| {
+                    (
+                        r,
+                        Err(StoreError::Unavailable(format!("commit failed: {msg}"))),
+                    )
+                })
                 .collect()
         }
     }
@@ -245,15 +269,27 @@ fn term_rows(new: &NewStatement) -> Vec<String> {
     rows
 }
 
-fn insert_batch(txn: &Transaction<'_>, state: &WriterState, batch: Vec<NewStatement>, attachments: &[Attachment]) -> Result<Vec<Uuid>, StoreError> {
+fn insert_batch(
+    txn: &Transaction<'_>,
+    state: &WriterState,
+    batch: Vec<NewStatement>,
+    attachments: &[Attachment],
+) -> Result<Vec<Uuid>, StoreError> {
     let stored_ms = now_ms().max(state.last_stored.load(Ordering::Acquire));
-    let stored = format_timestamp(chrono::DateTime::from_timestamp_millis(stored_ms).unwrap_or_default());
+    let stored =
+        format_timestamp(chrono::DateTime::from_timestamp_millis(stored_ms).unwrap_or_default());
     let mut ids = Vec::with_capacity(batch.len());
-    let mut select = txn.prepare_cached("SELECT json FROM statements WHERE id = ?1").map_err(backend)?;
-    let mut insert = txn
-        .prepare_cached("INSERT INTO statements (id, stored, voided, voids, json) VALUES (?1, ?2, ?3, ?4, ?5)")
+    let mut select = txn
+        .prepare_cached("SELECT json FROM statements WHERE id = ?1")
         .map_err(backend)?;
-    let mut insert_term = txn.prepare_cached("INSERT OR IGNORE INTO terms (term, seq) VALUES (?1, ?2)").map_err(backend)?;
+    let mut insert = txn
+        .prepare_cached(
+            "INSERT INTO statements (id, stored, voided, voids, json) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )
+        .map_err(backend)?;
+    let mut insert_term = txn
+        .prepare_cached("INSERT OR IGNORE INTO terms (term, seq) VALUES (?1, ?2)")
+        .map_err(backend)?;
     let mut inherit = txn
         .prepare_cached(
             "INSERT OR IGNORE INTO terms (term, seq)
@@ -263,12 +299,18 @@ fn insert_batch(txn: &Transaction<'_>, state: &WriterState, batch: Vec<NewStatem
         .map_err(backend)?;
     for new in batch {
         let Some(id) = new.statement.id() else {
-            return Err(StoreError::Invalid("a statement reached the store without an id".into()));
+            return Err(StoreError::Invalid(
+                "a statement reached the store without an id".into(),
+            ));
         };
         let key = id.to_string();
-        let existing: Option<String> = select.query_row([&key], |r| r.get(0)).optional().map_err(backend)?;
+        let existing: Option<String> = select
+            .query_row([&key], |r| r.get(0))
+            .optional()
+            .map_err(backend)?;
         if let Some(existing) = existing {
-            let existing: serde_json::Map<String, Value> = serde_json::from_str(&existing).map_err(backend)?;
+            let existing: serde_json::Map<String, Value> =
+                serde_json::from_str(&existing).map_err(backend)?;
             if new.statement.is_equivalent_to(&existing) {
                 ids.push(id);
                 continue;
@@ -278,7 +320,11 @@ fn insert_batch(txn: &Transaction<'_>, state: &WriterState, batch: Vec<NewStatem
         let voids = new.statement.voided_target().map(|t| t.to_string());
         if let Some(target) = &voids {
             let target_voids: Option<Option<String>> = txn
-                .query_row("SELECT voids FROM statements WHERE id = ?1", [target], |r| r.get(0))
+                .query_row(
+                    "SELECT voids FROM statements WHERE id = ?1",
+                    [target],
+                    |r| r.get(0),
+                )
                 .optional()
                 .map_err(backend)?;
             if let Some(Some(_)) = target_voids {
@@ -286,33 +332,46 @@ fn insert_batch(txn: &Transaction<'_>, state: &WriterState, batch: Vec<NewStatem
                     "statement {target} is a voiding statement, and a voiding statement cannot be voided"
                 )));
             }
-            txn.execute("UPDATE statements SET voided = 1 WHERE id = ?1", [target]).map_err(backend)?;
+            txn.execute("UPDATE statements SET voided = 1 WHERE id = ?1", [target])
+                .map_err(backend)?;
         }
         // A voiding statement stored before its target voids it on arrival.
         let voided_already = voids.is_none()
             && txn
-                .query_row("SELECT 1 FROM statements WHERE voids = ?1 LIMIT 1", [&key], |_| Ok(()))
+                .query_row(
+                    "SELECT 1 FROM statements WHERE voids = ?1 LIMIT 1",
+                    [&key],
+                    |_| Ok(()),
+                )
                 .optional()
                 .map_err(backend)?
                 .is_some();
         let ref_target = new.statement.statement_ref_target();
         let rows = term_rows(&new);
         let json = serde_json::to_string(&new.statement.into_stored(&stored)).map_err(backend)?;
-        insert.execute(params![key, stored_ms, voided_already, voids, json]).map_err(backend)?;
+        insert
+            .execute(params![key, stored_ms, voided_already, voids, json])
+            .map_err(backend)?;
         let seq = txn.last_insert_rowid();
         for term in rows {
             insert_term.execute(params![term, seq]).map_err(backend)?;
         }
         if let Some(target) = ref_target {
-            inherit.execute(params![target.to_string(), seq]).map_err(backend)?;
+            inherit
+                .execute(params![target.to_string(), seq])
+                .map_err(backend)?;
         }
         ids.push(id);
     }
     let mut put_attachment = txn
-        .prepare_cached("INSERT OR IGNORE INTO attachments (sha2, content_type, data) VALUES (?1, ?2, ?3)")
+        .prepare_cached(
+            "INSERT OR IGNORE INTO attachments (sha2, content_type, data) VALUES (?1, ?2, ?3)",
+        )
         .map_err(backend)?;
     for a in attachments {
-        put_attachment.execute(params![a.sha2, a.content_type, a.data]).map_err(backend)?;
+        put_attachment
+            .execute(params![a.sha2, a.content_type, a.data])
+            .map_err(backend)?;
     }
     state.last_stored.store(stored_ms, Ordering::Release);
     Ok(ids)
@@ -333,7 +392,9 @@ fn query_page(conn: &Connection, q: &StatementQuery) -> Result<StatementPage, St
     let snapshot = match q.snapshot_seq {
         Some(s) => s,
         None => conn
-            .query_row("SELECT COALESCE(MAX(seq), 0) FROM statements", [], |r| r.get(0))
+            .query_row("SELECT COALESCE(MAX(seq), 0) FROM statements", [], |r| {
+                r.get(0)
+            })
             .map_err(backend)?,
     };
     let mut terms: Vec<String> = Vec::new();
@@ -344,7 +405,10 @@ fn query_page(conn: &Connection, q: &StatementQuery) -> Result<StatementPage, St
         terms.push(format!("r|{r}"));
     }
     if let Some(a) = &q.activity {
-        terms.push(format!("{}|{a}", if q.related_activities { 'O' } else { 'o' }));
+        terms.push(format!(
+            "{}|{a}",
+            if q.related_activities { 'O' } else { 'o' }
+        ));
     }
     if let Some(v) = &q.verb {
         terms.push(format!("v|{v}"));
@@ -358,10 +422,14 @@ fn query_page(conn: &Connection, q: &StatementQuery) -> Result<StatementPage, St
         sql.push_str("statements s WHERE s.voided = 0");
         "s.seq"
     } else {
-        sql.push_str("terms t0 JOIN statements s ON s.seq = t0.seq WHERE t0.term = ? AND s.voided = 0");
+        sql.push_str(
+            "terms t0 JOIN statements s ON s.seq = t0.seq WHERE t0.term = ? AND s.voided = 0",
+        );
         args.push(terms[0].clone().into());
         for term in &terms[1..] {
-            sql.push_str(" AND EXISTS (SELECT 1 FROM terms tx WHERE tx.term = ? AND tx.seq = t0.seq)");
+            sql.push_str(
+                " AND EXISTS (SELECT 1 FROM terms tx WHERE tx.term = ? AND tx.seq = t0.seq)",
+            );
             args.push(term.clone().into());
         }
         "t0.seq"
@@ -369,7 +437,10 @@ fn query_page(conn: &Connection, q: &StatementQuery) -> Result<StatementPage, St
     sql.push_str(&format!(" AND {seq_col} <= ?"));
     args.push(snapshot.into());
     if let Some(after) = q.after_seq {
-        sql.push_str(&format!(" AND {seq_col} {} ?", if q.ascending { ">" } else { "<" }));
+        sql.push_str(&format!(
+            " AND {seq_col} {} ?",
+            if q.ascending { ">" } else { "<" }
+        ));
         args.push(after.into());
     }
     if let Some(since) = q.since_ms {
@@ -381,7 +452,11 @@ fn query_page(conn: &Connection, q: &StatementQuery) -> Result<StatementPage, St
         args.push(until.into());
     }
     let limit = q.limit.max(1);
-    sql.push_str(&format!(" ORDER BY {seq_col} {} LIMIT {}", if q.ascending { "ASC" } else { "DESC" }, limit + 1));
+    sql.push_str(&format!(
+        " ORDER BY {seq_col} {} LIMIT {}",
+        if q.ascending { "ASC" } else { "DESC" },
+        limit + 1
+    ));
     let mut stmt = conn.prepare_cached(&sql).map_err(backend)?;
     let mut statements: Vec<StoredStatement> = stmt
         .query_map(rusqlite::params_from_iter(args), row_to_statement)
@@ -390,7 +465,10 @@ fn query_page(conn: &Connection, q: &StatementQuery) -> Result<StatementPage, St
         .map_err(backend)?;
     let next = if statements.len() > limit {
         statements.truncate(limit);
-        statements.last().map(|s| Cursor { after_seq: s.seq, snapshot_seq: snapshot })
+        statements.last().map(|s| Cursor {
+            after_seq: s.seq,
+            snapshot_seq: snapshot,
+        })
     } else {
         None
     };
@@ -410,8 +488,13 @@ fn row_to_credential(r: &rusqlite::Row<'_>) -> rusqlite::Result<Credential> {
 
 #[async_trait]
 impl Store for SqliteStore {
-    async fn insert_statements(&self, batch: Vec<NewStatement>, attachments: Vec<Attachment>) -> Result<Vec<Uuid>, StoreError> {
-        self.write(move |txn, state| insert_batch(txn, state, batch, &attachments)).await
+    async fn insert_statements(
+        &self,
+        batch: Vec<NewStatement>,
+        attachments: Vec<Attachment>,
+    ) -> Result<Vec<Uuid>, StoreError> {
+        self.write(move |txn, state| insert_batch(txn, state, batch, &attachments))
+            .await
     }
 
     async fn statement(&self, id: Uuid) -> Result<Option<StoredStatement>, StoreError> {
@@ -441,7 +524,13 @@ impl Store for SqliteStore {
             let mut out = Vec::new();
             for hash in wanted {
                 let found = stmt
-                    .query_row([&hash], |r| Ok(Attachment { sha2: r.get(0)?, content_type: r.get(1)?, data: r.get(2)? }))
+                    .query_row([&hash], |r| {
+                        Ok(Attachment {
+                            sha2: r.get(0)?,
+                            content_type: r.get(1)?,
+                            data: r.get(2)?,
+                        })
+                    })
                     .optional()
                     .map_err(backend)?;
                 out.extend(found);
@@ -454,10 +543,18 @@ impl Store for SqliteStore {
     async fn consistent_through(&self) -> Result<i64, StoreError> {
         let now = now_ms();
         let floor = self.in_flight.load(Ordering::Acquire);
-        Ok(if floor == IDLE { now } else { now.min(floor - 1) })
+        Ok(if floor == IDLE {
+            now
+        } else {
+            now.min(floor - 1)
+        })
     }
 
-    async fn log_after(&self, after: i64, limit: usize) -> Result<Vec<StoredStatement>, StoreError> {
+    async fn log_after(
+        &self,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<StoredStatement>, StoreError> {
         self.read(move |conn| {
             let mut stmt = conn
                 .prepare_cached("SELECT seq, id, stored, voided, json FROM statements WHERE seq > ?1 ORDER BY seq LIMIT ?2")
@@ -475,10 +572,14 @@ impl Store for SqliteStore {
     async fn checkpoint(&self, consumer: &str) -> Result<i64, StoreError> {
         let consumer = consumer.to_owned();
         self.read(move |conn| {
-            conn.query_row("SELECT seq FROM checkpoints WHERE consumer = ?1", [consumer], |r| r.get(0))
-                .optional()
-                .map(|s| s.unwrap_or(0))
-                .map_err(backend)
+            conn.query_row(
+                "SELECT seq FROM checkpoints WHERE consumer = ?1",
+                [consumer],
+                |r| r.get(0),
+            )
+            .optional()
+            .map(|s| s.unwrap_or(0))
+            .map_err(backend)
         })
         .await
     }
@@ -541,7 +642,9 @@ impl Store for SqliteStore {
     async fn revoke_credential(&self, key: &str) -> Result<bool, StoreError> {
         let key = key.to_owned();
         self.write(move |txn, _| {
-            txn.execute("DELETE FROM credentials WHERE key = ?1", [key]).map(|n| n > 0).map_err(backend)
+            txn.execute("DELETE FROM credentials WHERE key = ?1", [key])
+                .map(|n| n > 0)
+                .map_err(backend)
         })
         .await
     }
@@ -564,7 +667,13 @@ mod tests {
         let id = {
             let store = SqliteStore::open(dir.path()).unwrap();
             let ids = store
-                .insert_statements(vec![crate::store::contract::new_statement("mailto:reopen@example.com", "http://x.io/v")], vec![])
+                .insert_statements(
+                    vec![crate::store::contract::new_statement(
+                        "mailto:reopen@example.com",
+                        "http://x.io/v",
+                    )],
+                    vec![],
+                )
                 .await
                 .unwrap();
             ids[0]

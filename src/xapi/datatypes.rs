@@ -38,7 +38,11 @@ pub fn is_language_tag(s: &str) -> bool {
 /// An ISO 8601 duration (`PT1H30M`, `P1DT2.5S`, `P3W`). Weeks stand alone:
 /// ISO 8601 does not combine `W` with other designators.
 pub fn is_duration(s: &str) -> bool {
-    let weeks_alone = !s.contains('W') || (s.ends_with('W') && s[1..s.len() - 1].bytes().all(|b| b.is_ascii_digit() || b == b'.' || b == b','));
+    let weeks_alone = !s.contains('W')
+        || (s.ends_with('W')
+            && s[1..s.len() - 1]
+                .bytes()
+                .all(|b| b.is_ascii_digit() || b == b'.' || b == b','));
     weeks_alone
         && s.starts_with('P')
         && s.len() > 1
@@ -64,13 +68,17 @@ pub fn parse_timestamp(s: &str, version: XapiVersion) -> Option<DateTime<Utc>> {
     if version.is_2_0() {
         return None;
     }
-    for format in ["%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%dT%H:%M:%S%.f%#z"] {
+    // ISO 8601 extended and basic forms, with a numeric offset, `Z`, or none
+    // (read as UTC).
+    for format in ["%Y-%m-%dT%H:%M:%S%.f%#z", "%Y%m%dT%H%M%S%.f%#z"] {
         if let Ok(t) = DateTime::<FixedOffset>::parse_from_str(s, format) {
             return Some(t.with_timezone(&Utc));
         }
     }
-    NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
-        .ok()
+    let naive = s.strip_suffix('Z').unwrap_or(s);
+    ["%Y-%m-%dT%H:%M:%S%.f", "%Y%m%dT%H%M%S%.f"]
+        .iter()
+        .find_map(|format| NaiveDateTime::parse_from_str(naive, format).ok())
         .filter(|t| t.date() > NaiveDate::MIN)
         .map(|t| t.and_utc())
 }
@@ -123,7 +131,9 @@ mod tests {
         for ok in ["PT1H", "P1DT2.5S", "P3W", "PT0.0001S", "P1Y2M3DT4H5M6S"] {
             assert!(is_duration(ok), "{ok}");
         }
-        for bad in ["", "P", "PT", "1H", "PT1H ", "P1H", "abc", "P4W1D", "P1DT4W"] {
+        for bad in [
+            "", "P", "PT", "1H", "PT1H ", "P1H", "abc", "P4W1D", "P1DT4W",
+        ] {
             assert!(!is_duration(bad), "{bad}");
         }
     }
@@ -140,6 +150,9 @@ mod tests {
         assert!(parse_timestamp("2013-05-18T05:32:34", v1).is_some());
         assert!(parse_timestamp("2013-05-18T05:32:34+0100", v1).is_some());
         assert!(parse_timestamp("2013-05-18", v1).is_none());
+        assert!(parse_timestamp("20150601T120000Z", v1).is_some());
+        assert!(parse_timestamp("20150601T120000+0100", v1).is_some());
+        assert!(parse_timestamp("20150601T120000Z", v2).is_none());
         assert!(parse_timestamp("not a time", v1).is_none());
     }
 

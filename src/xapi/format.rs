@@ -41,7 +41,9 @@ pub fn apply(statement: &mut Value, format: Format, languages: &[String]) {
 }
 
 fn ids_statement(stmt: &mut Value) {
-    let Some(o) = stmt.as_object_mut() else { return };
+    let Some(o) = stmt.as_object_mut() else {
+        return;
+    };
     for key in ["actor", "authority"] {
         if let Some(a) = o.get_mut(key) {
             ids_actor(a);
@@ -64,7 +66,10 @@ fn ids_statement(stmt: &mut Value) {
                 ids_actor(a);
             }
         }
-        if let Some(ca) = ctx.get_mut("contextActivities").and_then(Value::as_object_mut) {
+        if let Some(ca) = ctx
+            .get_mut("contextActivities")
+            .and_then(Value::as_object_mut)
+        {
             for list in ca.values_mut() {
                 for a in list.as_array_mut().into_iter().flatten() {
                     keep_only(a, &["id"]);
@@ -72,7 +77,12 @@ fn ids_statement(stmt: &mut Value) {
             }
         }
         for (key, inner) in [("contextAgents", "agent"), ("contextGroups", "group")] {
-            for entry in ctx.get_mut(key).and_then(Value::as_array_mut).into_iter().flatten() {
+            for entry in ctx
+                .get_mut(key)
+                .and_then(Value::as_array_mut)
+                .into_iter()
+                .flatten()
+            {
                 if let Some(a) = entry.get_mut(inner) {
                     ids_actor(a);
                 }
@@ -82,8 +92,12 @@ fn ids_statement(stmt: &mut Value) {
 }
 
 fn ids_actor(actor: &mut Value) {
-    let Some(o) = actor.as_object_mut() else { return };
-    let identified = ["mbox", "mbox_sha1sum", "openid", "account"].iter().any(|k| o.contains_key(*k));
+    let Some(o) = actor.as_object_mut() else {
+        return;
+    };
+    let identified = ["mbox", "mbox_sha1sum", "openid", "account"]
+        .iter()
+        .any(|k| o.contains_key(*k));
     o.remove("name");
     if identified {
         o.remove("member");
@@ -111,7 +125,9 @@ fn canonical(v: &mut Value, languages: &[String]) {
                     continue;
                 }
                 match child {
-                    Value::Object(map) if LANGUAGE_MAPS.contains(&key.as_str()) && is_language_map(map) => {
+                    Value::Object(map)
+                        if LANGUAGE_MAPS.contains(&key.as_str()) && is_language_map(map) =>
+                    {
                         pick_language(map, languages)
                     }
                     _ => canonical(child, languages),
@@ -140,7 +156,11 @@ fn pick_language(map: &mut Map<String, Value>, languages: &[String]) {
                 .find(|k| k.eq_ignore_ascii_case(want))
                 .or_else(|| {
                     let primary = want.split('-').next().unwrap_or(want);
-                    map.keys().find(|k| k.split('-').next().is_some_and(|p| p.eq_ignore_ascii_case(primary)))
+                    map.keys().find(|k| {
+                        k.split('-')
+                            .next()
+                            .is_some_and(|p| p.eq_ignore_ascii_case(primary))
+                    })
                 })
                 .cloned()
         })
@@ -193,24 +213,40 @@ mod tests {
     fn ids_keeps_only_identifiers() {
         let mut s = sample();
         apply(&mut s, Format::Ids, &[]);
-        assert_eq!(s["actor"], json!({"objectType": "Agent", "mbox": "mailto:ana@example.com"}));
+        assert_eq!(
+            s["actor"],
+            json!({"objectType": "Agent", "mbox": "mailto:ana@example.com"})
+        );
         assert_eq!(s["verb"], json!({"id": "http://x.io/v"}));
         assert_eq!(s["object"], json!({"id": "http://x.io/a"}));
-        assert_eq!(s["context"]["team"], json!({"objectType": "Group", "member": [{"mbox": "mailto:b@x.io"}]}));
+        assert_eq!(
+            s["context"]["team"],
+            json!({"objectType": "Group", "member": [{"mbox": "mailto:b@x.io"}]})
+        );
     }
 
     #[test]
     fn canonical_keeps_the_preferred_language_only() {
         let mut s = sample();
-        apply(&mut s, Format::Canonical, &accept_language("en-GB, fr;q=0.5"));
+        apply(
+            &mut s,
+            Format::Canonical,
+            &accept_language("en-GB, fr;q=0.5"),
+        );
         assert_eq!(s["verb"]["display"], json!({"en-GB": "did (GB)"}));
         assert_eq!(s["object"]["definition"]["name"], json!({"en-US": "A"}));
-        assert_eq!(s["object"]["definition"]["extensions"]["http://x.io/e"], json!({"en-US": "kept", "fr": "kept"}));
+        assert_eq!(
+            s["object"]["definition"]["extensions"]["http://x.io/e"],
+            json!({"en-US": "kept", "fr": "kept"})
+        );
         assert_eq!(s["actor"]["name"], "Ana");
     }
 
     #[test]
     fn accept_language_orders_by_quality() {
-        assert_eq!(accept_language("fr;q=0.4, en-GB, de;q=0.9, *"), vec!["en-GB", "de", "fr"]);
+        assert_eq!(
+            accept_language("fr;q=0.4, en-GB, de;q=0.9, *"),
+            vec!["en-GB", "de", "fr"]
+        );
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod datatypes;
 pub mod format;
+pub mod json;
 pub mod path;
 pub mod rules;
 pub mod schema;

@@ -37,7 +37,10 @@ pub fn check_statement(stmt: &Obj, version: XapiVersion, path: &JsonPath) -> Out
     }
     if let Some(v) = str_at(stmt, "version") {
         if !version.accepts_statement_version(v) {
-            return fail(&path.key("version"), format!("version {v:?} is not supported for an xAPI {version} request"));
+            return fail(
+                &path.key("version"),
+                format!("version {v:?} is not supported for an xAPI {version} request"),
+            );
         }
     }
     if let Some(authority) = obj_at(stmt, "authority") {
@@ -71,7 +74,10 @@ fn check_statement_body(stmt: &Obj, version: XapiVersion, path: &JsonPath) -> Ou
     }
     if let Some(context) = obj_at(stmt, "context") {
         let object_is_activity = object.is_some_and(|o| {
-            matches!(o.get("objectType").and_then(Value::as_str), None | Some("Activity"))
+            matches!(
+                o.get("objectType").and_then(Value::as_str),
+                None | Some("Activity")
+            )
         });
         check_context(context, object_is_activity, version, &path.key("context"))?;
     }
@@ -102,13 +108,24 @@ pub fn check_agent(agent: &Obj, path: &JsonPath) -> Outcome {
 fn check_group(group: &Obj, path: &JsonPath) -> Outcome {
     match ifi_count(group) {
         0 => {
-            let has_members = group.get("member").and_then(Value::as_array).is_some_and(|m| !m.is_empty());
+            let has_members = group
+                .get("member")
+                .and_then(Value::as_array)
+                .is_some_and(|m| !m.is_empty());
             if !has_members {
-                return fail(&path.key("member"), "an anonymous Group must list its members");
+                return fail(
+                    &path.key("member"),
+                    "an anonymous Group must list its members",
+                );
             }
         }
         1 => check_ifi(group, path)?,
-        _ => return fail(path, "a Group must not have more than one inverse functional identifier"),
+        _ => {
+            return fail(
+                path,
+                "a Group must not have more than one inverse functional identifier",
+            )
+        }
     }
     if let Some(members) = group.get("member").and_then(Value::as_array) {
         for (i, m) in members.iter().enumerate() {
@@ -125,7 +142,10 @@ fn check_group(group: &Obj, path: &JsonPath) -> Outcome {
 
 fn check_authority(authority: &Obj, path: &JsonPath) -> Outcome {
     if authority.get("objectType").and_then(Value::as_str) == Some("Group") {
-        let n = authority.get("member").and_then(Value::as_array).map_or(0, Vec::len);
+        let n = authority
+            .get("member")
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len);
         if n != 2 || ifi_count(authority) != 0 {
             return fail(path, "a Group authority must be an anonymous Group of exactly two Agents (OAuth consumer and user)");
         }
@@ -140,12 +160,18 @@ fn ifi_count(agent: &Obj) -> usize {
 fn check_ifi(agent: &Obj, path: &JsonPath) -> Outcome {
     if let Some(mbox) = str_at(agent, "mbox") {
         if !is_mailto(mbox) {
-            return fail(&path.key("mbox"), "mbox must be a mailto IRI such as mailto:learner@example.com");
+            return fail(
+                &path.key("mbox"),
+                "mbox must be a mailto IRI such as mailto:learner@example.com",
+            );
         }
     }
     if let Some(sha) = str_at(agent, "mbox_sha1sum") {
         if !is_hex(sha, 40) {
-            return fail(&path.key("mbox_sha1sum"), "mbox_sha1sum must be 40 hexadecimal characters");
+            return fail(
+                &path.key("mbox_sha1sum"),
+                "mbox_sha1sum must be 40 hexadecimal characters",
+            );
         }
     }
     if let Some(openid) = str_at(agent, "openid") {
@@ -210,7 +236,13 @@ pub fn check_activity(activity: &Obj, path: &JsonPath) -> Outcome {
         };
         let list_path = path.key(list);
         if !allowed.contains(&list) {
-            return fail(&list_path, format!("{list} is not allowed for interactionType {:?}", interaction.unwrap_or("(none)")));
+            return fail(
+                &list_path,
+                format!(
+                    "{list} is not allowed for interactionType {:?}",
+                    interaction.unwrap_or("(none)")
+                ),
+            );
         }
         let mut seen = std::collections::HashSet::new();
         for (i, c) in components.iter().enumerate() {
@@ -218,7 +250,10 @@ pub fn check_activity(activity: &Obj, path: &JsonPath) -> Outcome {
             let c_path = list_path.index(i);
             if let Some(id) = str_at(c, "id") {
                 if !seen.insert(id) {
-                    return fail(&c_path.key("id"), format!("interaction component id {id:?} is used twice"));
+                    return fail(
+                        &c_path.key("id"),
+                        format!("interaction component id {id:?} is used twice"),
+                    );
                 }
             }
             language_map(c, "description", &c_path)?;
@@ -230,7 +265,10 @@ pub fn check_activity(activity: &Obj, path: &JsonPath) -> Outcome {
 fn check_result(result: &Obj, path: &JsonPath) -> Outcome {
     if let Some(d) = str_at(result, "duration") {
         if !is_duration(d) {
-            return fail(&path.key("duration"), "duration must be an ISO 8601 duration such as PT1H30M");
+            return fail(
+                &path.key("duration"),
+                "duration must be an ISO 8601 duration such as PT1H30M",
+            );
         }
     }
     if let Some(score) = obj_at(result, "score") {
@@ -255,7 +293,12 @@ fn check_result(result: &Obj, path: &JsonPath) -> Outcome {
     extensions(result, path)
 }
 
-fn check_context(ctx: &Obj, object_is_activity: bool, version: XapiVersion, path: &JsonPath) -> Outcome {
+fn check_context(
+    ctx: &Obj,
+    object_is_activity: bool,
+    version: XapiVersion,
+    path: &JsonPath,
+) -> Outcome {
     if let Some(r) = str_at(ctx, "registration") {
         uuid(r, &path.key("registration"))?;
     }
@@ -270,12 +313,18 @@ fn check_context(ctx: &Obj, object_is_activity: bool, version: XapiVersion, path
     }
     for key in ["revision", "platform"] {
         if ctx.contains_key(key) && !object_is_activity {
-            return fail(&path.key(key), format!("context.{key} is only allowed when the object is an Activity"));
+            return fail(
+                &path.key(key),
+                format!("context.{key} is only allowed when the object is an Activity"),
+            );
         }
     }
     if let Some(lang) = str_at(ctx, "language") {
         if !is_language_tag(lang) {
-            return fail(&path.key("language"), "language must be an RFC 5646 language tag");
+            return fail(
+                &path.key("language"),
+                "language must be an RFC 5646 language tag",
+            );
         }
     }
     if let Some(sref) = obj_at(ctx, "statement") {
@@ -306,10 +355,15 @@ fn check_context(ctx: &Obj, object_is_activity: bool, version: XapiVersion, path
         };
         let list_path = path.key(key);
         if !version.is_2_0() {
-            return fail(&list_path, format!("context.{key} is an xAPI 2.0 property; this request declared {version}"));
+            return fail(
+                &list_path,
+                format!("context.{key} is an xAPI 2.0 property; this request declared {version}"),
+            );
         }
         for (i, entry) in list.iter().enumerate() {
-            let Some(entry) = entry.as_object() else { continue };
+            let Some(entry) = entry.as_object() else {
+                continue;
+            };
             let entry_path = list_path.index(i);
             if let Some(actor) = obj_at(entry, inner) {
                 if inner == "group" {
@@ -346,7 +400,10 @@ fn check_attachment(a: &Obj, path: &JsonPath) -> Outcome {
     }
     if let Some(ct) = str_at(a, "contentType") {
         if !ct.contains('/') || ct.contains(char::is_whitespace) && !ct.contains(';') {
-            return fail(&path.key("contentType"), "contentType must be an Internet Media Type");
+            return fail(
+                &path.key("contentType"),
+                "contentType must be an Internet Media Type",
+            );
         }
     }
     Ok(())
@@ -358,7 +415,10 @@ fn language_map(parent: &Obj, key: &str, path: &JsonPath) -> Outcome {
     };
     for tag in map.keys() {
         if !is_language_tag(tag) {
-            return fail(&path.key(key).key(tag), format!("{tag:?} is not an RFC 5646 language tag"));
+            return fail(
+                &path.key(key).key(tag),
+                format!("{tag:?} is not an RFC 5646 language tag"),
+            );
         }
     }
     Ok(())
@@ -370,7 +430,10 @@ fn extensions(parent: &Obj, path: &JsonPath) -> Outcome {
     };
     for key in ext.keys() {
         if !is_iri(key) {
-            return fail(&path.key("extensions").key(key), "extension keys must be IRIs");
+            return fail(
+                &path.key("extensions").key(key),
+                "extension keys must be IRIs",
+            );
         }
     }
     Ok(())

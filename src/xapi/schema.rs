@@ -30,10 +30,24 @@ pub fn check_structure(statement: &Value, path: &JsonPath) -> Result<(), Validat
         .iter_errors(statement)
         .max_by_key(|e| e.instance_path.to_string().matches('/').count());
     match worst {
-        Some(e) => Err(ValidationError::new(
-            path.join_pointer(&e.instance_path.to_string()),
-            e.to_string(),
-        )),
+        Some(e) => {
+            let mut at = path.join_pointer(&e.instance_path.to_string());
+            // Point at the missing or unexpected property itself.
+            match &e.kind {
+                jsonschema::error::ValidationErrorKind::Required { property } => {
+                    if let Some(name) = property.as_str() {
+                        at = at.key(name);
+                    }
+                }
+                jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected } => {
+                    if let Some(name) = unexpected.first() {
+                        at = at.key(name);
+                    }
+                }
+                _ => {}
+            }
+            Err(ValidationError::new(at, e.to_string()))
+        }
         None => Err(ValidationError::new(path.clone(), "statement is not valid")),
     }
 }
@@ -49,7 +63,10 @@ mod tests {
         for entry in fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
             let text = fs::read_to_string(&path).unwrap();
-            out.push((path.display().to_string(), serde_json::from_str(&text).unwrap()));
+            out.push((
+                path.display().to_string(),
+                serde_json::from_str(&text).unwrap(),
+            ));
         }
         assert!(!out.is_empty());
         out
@@ -60,6 +77,28 @@ mod tests {
         for (name, v) in examples("valid") {
             assert_eq!(check_structure(&v, &JsonPath::root()), Ok(()), "{name}");
         }
+    }
+
+    #[test]
+    fn missing_and_unexpected_properties_are_named_in_the_path() {
+        let v =
+            serde_json::json!({"actor": {"mbox": "mailto:a@b.c"}, "object": {"id": "http://x.io"}});
+        assert_eq!(
+            check_structure(&v, &JsonPath::root())
+                .unwrap_err()
+                .path
+                .as_str(),
+            "$.verb"
+        );
+        let v = serde_json::json!({"actor": {"mbox": "mailto:a@b.c"}, "verb": {"id": "http://x.io/v"},
+                                   "object": {"id": "http://x.io"}, "colour": "red"});
+        assert_eq!(
+            check_structure(&v, &JsonPath::root())
+                .unwrap_err()
+                .path
+                .as_str(),
+            "$.colour"
+        );
     }
 
     #[test]

@@ -2,9 +2,9 @@
 //! attachment must be a compact JWS using RS256/RS384/RS512 whose payload is
 //! the statement as sent (without its attachments).
 //!
-//! The LRS has no key to verify the signature against unless the signer
-//! embeds one; the specification leaves cryptographic verification to the
-//! consumer of the statement, so it is not done here.
+//! When the JWS header embeds the signer's X.509 certificate (`x5c`), the
+//! signature is verified against it (Data 2.6.s5.b3.b3); without one the
+//! LRS has no key, and trust is left to the consumer of the statement.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -16,27 +16,92 @@ const ALLOWED_ALGORITHMS: [&str; 3] = ["RS256", "RS384", "RS512"];
 pub fn check(jws: &[u8], statement: &Map<String, Value>) -> Result<(), String> {
     let text = std::str::from_utf8(jws).map_err(|_| "the JWS is not UTF-8 text".to_owned())?;
     let mut segments = text.trim().split('.');
-    let (Some(header), Some(payload), Some(signature), None) =
-        (segments.next(), segments.next(), segments.next(), segments.next())
-    else {
-        return Err("the signature is not a JWS in compact serialization (header.payload.signature)".into());
+    let (Some(header), Some(payload), Some(signature), None) = (
+        segments.next(),
+        segments.next(),
+        segments.next(),
+        segments.next(),
+    ) else {
+        return Err(
+            "the signature is not a JWS in compact serialization (header.payload.signature)".into(),
+        );
     };
-    let header: Value = decode_json(header).ok_or("the JWS header is not base64url-encoded JSON")?;
-    let alg = header.get("alg").and_then(Value::as_str).unwrap_or_default();
+    let header: Value =
+        decode_json(header).ok_or("the JWS header is not base64url-encoded JSON")?;
+    let alg = header
+        .get("alg")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     if !ALLOWED_ALGORITHMS.contains(&alg) {
-        return Err(format!("the JWS algorithm must be RS256, RS384 or RS512, not {alg:?}"));
+        return Err(format!(
+            "the JWS algorithm must be RS256, RS384 or RS512, not {alg:?}"
+        ));
     }
-    if signature.is_empty() || URL_SAFE_NO_PAD.decode(signature).is_err() {
+    let Ok(signature_bytes) = URL_SAFE_NO_PAD.decode(signature) else {
         return Err("the JWS signature segment is not base64url".into());
+    };
+    if signature_bytes.is_empty() {
+        return Err("the JWS signature is empty".into());
     }
-    let payload: Value = decode_json(payload).ok_or("the JWS payload is not a JSON serialization of a statement")?;
+    if let Some(chain) = header.get("x5c") {
+        let signing_input = &text.trim()[..header_len(text)];
+        verify_with_certificate(chain, alg, signing_input.as_bytes(), &signature_bytes)?;
+    }
+    let payload: Value =
+        decode_json(payload).ok_or("the JWS payload is not a JSON serialization of a statement")?;
     let Value::Object(payload) = payload else {
         return Err("the JWS payload is not a statement object".into());
     };
-    if comparable(&payload, statement.contains_key("id")) != comparable(statement, statement.contains_key("id")) {
+    if comparable(&payload, statement.contains_key("id"))
+        != comparable(statement, statement.contains_key("id"))
+    {
         return Err("the JWS payload does not match the statement".into());
     }
     Ok(())
+}
+
+/// Length of `header.payload`, the JWS signing input.
+fn header_len(text: &str) -> usize {
+    text.trim().rfind('.').unwrap_or(0)
+}
+
+/// Verifies an RSASSA-PKCS1-v1_5 signature with the key of the first
+/// certificate of an `x5c` chain.
+fn verify_with_certificate(
+    chain: &Value,
+    alg: &str,
+    signing_input: &[u8],
+    signature: &[u8],
+) -> Result<(), String> {
+    use base64::engine::general_purpose::STANDARD;
+    use rsa::pkcs1v15::{Signature, VerifyingKey};
+    use rsa::signature::Verifier;
+    use x509_cert::der::{Decode, Encode};
+
+    let first = chain
+        .as_array()
+        .and_then(|c| c.first())
+        .and_then(Value::as_str)
+        .ok_or("x5c must be an array of base64 certificates")?;
+    let der = STANDARD
+        .decode(first)
+        .map_err(|_| "the x5c certificate is not base64")?;
+    let cert = x509_cert::Certificate::from_der(&der)
+        .map_err(|_| "the x5c certificate is not a DER X.509 certificate")?;
+    let spki = cert
+        .tbs_certificate
+        .subject_public_key_info
+        .to_der()
+        .map_err(|_| "the x5c certificate has no usable public key")?;
+    let key = <rsa::RsaPublicKey as rsa::pkcs8::DecodePublicKey>::from_public_key_der(&spki)
+        .map_err(|_| "the x5c certificate does not hold an RSA public key")?;
+    let signature = Signature::try_from(signature).map_err(|_| "the JWS signature is malformed")?;
+    let verified = match alg {
+        "RS256" => VerifyingKey::<sha2::Sha256>::new(key).verify(signing_input, &signature),
+        "RS384" => VerifyingKey::<sha2::Sha384>::new(key).verify(signing_input, &signature),
+        _ => VerifyingKey::<sha2::Sha512>::new(key).verify(signing_input, &signature),
+    };
+    verified.map_err(|_| "the JWS signature does not verify against its x5c certificate".to_owned())
 }
 
 fn decode_json(segment: &str) -> Option<Value> {
@@ -75,7 +140,9 @@ fn truncate_durations(v: &mut Value) {
 
 /// `PT0.1237S` -> `PT0.12S`.
 pub fn truncate_duration(d: &str) -> String {
-    let Some(body) = d.strip_suffix('S') else { return d.to_owned() };
+    let Some(body) = d.strip_suffix('S') else {
+        return d.to_owned();
+    };
     match body.rsplit_once('.') {
         Some((whole, frac)) if frac.bytes().all(|b| b.is_ascii_digit()) => {
             let frac = &frac[..frac.len().min(2)];
@@ -92,7 +159,12 @@ mod tests {
 
     fn jws(header: Value, payload: &Value) -> String {
         let enc = |v: &Value| URL_SAFE_NO_PAD.encode(serde_json::to_vec(v).unwrap());
-        format!("{}.{}.{}", enc(&header), enc(payload), URL_SAFE_NO_PAD.encode(b"sig"))
+        format!(
+            "{}.{}.{}",
+            enc(&header),
+            enc(payload),
+            URL_SAFE_NO_PAD.encode(b"sig")
+        )
     }
 
     fn stmt() -> Map<String, Value> {
@@ -110,7 +182,10 @@ mod tests {
         let mut payload = Value::Object(stmt());
         payload.as_object_mut().unwrap().remove("attachments");
         payload["result"]["duration"] = json!("P1DT12H36M0.12S");
-        assert_eq!(check(jws(json!({"alg": "RS256"}), &payload).as_bytes(), &stmt()), Ok(()));
+        assert_eq!(
+            check(jws(json!({"alg": "RS256"}), &payload).as_bytes(), &stmt()),
+            Ok(())
+        );
     }
 
     #[test]

@@ -52,13 +52,22 @@ impl Statement {
     /// Validates `value` by the rules of `version` and normalises it:
     /// timestamps become UTC with milliseconds, single contextActivities
     /// become arrays.
-    pub fn parse(value: Value, version: XapiVersion, path: &JsonPath) -> Result<Statement, ValidationError> {
+    pub fn parse(
+        value: Value,
+        version: XapiVersion,
+        path: &JsonPath,
+    ) -> Result<Statement, ValidationError> {
         let Value::Object(original) = value else {
-            return Err(ValidationError::new(path.clone(), "a statement must be a JSON object"));
+            return Err(ValidationError::new(
+                path.clone(),
+                "a statement must be a JSON object",
+            ));
         };
         let as_value = Value::Object(original);
         schema::check_structure(&as_value, path)?;
-        let Value::Object(original) = as_value else { unreachable!("checked above") };
+        let Value::Object(original) = as_value else {
+            unreachable!("checked above")
+        };
         rules::check_statement(&original, version, path)?;
 
         let mut body = original.clone();
@@ -67,11 +76,18 @@ impl Statement {
         if !body.contains_key("version") {
             body.insert("version".into(), version.default_statement_version().into());
         }
-        Ok(Statement { body, original, had_timestamp })
+        Ok(Statement {
+            body,
+            original,
+            had_timestamp,
+        })
     }
 
     pub fn id(&self) -> Option<Uuid> {
-        self.body.get("id").and_then(Value::as_str).and_then(|s| Uuid::parse_str(s).ok())
+        self.body
+            .get("id")
+            .and_then(Value::as_str)
+            .and_then(|s| Uuid::parse_str(s).ok())
     }
 
     /// Gives the statement its id, keeping one the client sent.
@@ -104,7 +120,9 @@ impl Statement {
 
     /// The statement a voiding statement voids.
     pub fn voided_target(&self) -> Option<Uuid> {
-        (self.verb_id() == VOIDED_VERB).then(|| self.statement_ref_target()).flatten()
+        (self.verb_id() == VOIDED_VERB)
+            .then(|| self.statement_ref_target())
+            .flatten()
     }
 
     /// The target of a StatementRef object.
@@ -113,7 +131,10 @@ impl Statement {
         if object.get("objectType").and_then(Value::as_str) != Some("StatementRef") {
             return None;
         }
-        object.get("id").and_then(Value::as_str).and_then(|s| Uuid::parse_str(s).ok())
+        object
+            .get("id")
+            .and_then(Value::as_str)
+            .and_then(|s| Uuid::parse_str(s).ok())
     }
 
     pub fn attachments(&self) -> Vec<AttachmentRef> {
@@ -123,9 +144,21 @@ impl Statement {
         list.iter()
             .filter_map(Value::as_object)
             .map(|a| AttachmentRef {
-                sha2: a.get("sha2").and_then(Value::as_str).unwrap_or_default().to_ascii_lowercase(),
-                content_type: a.get("contentType").and_then(Value::as_str).unwrap_or_default().to_owned(),
-                usage_type: a.get("usageType").and_then(Value::as_str).unwrap_or_default().to_owned(),
+                sha2: a
+                    .get("sha2")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_ascii_lowercase(),
+                content_type: a
+                    .get("contentType")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
+                usage_type: a
+                    .get("usageType")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
                 has_file_url: a.contains_key("fileUrl"),
             })
             .collect()
@@ -147,12 +180,14 @@ impl Statement {
                 .map(str::to_ascii_lowercase),
             ..StatementTerms::default()
         };
+        // A Group matches the agent filter through its members too
+        // (Communication 2.1.3, `agent` parameter).
         if let Some(actor) = self.body.get("actor") {
-            t.agents.extend(ifi_key(actor));
+            collect_agents(actor, &mut t.agents);
         }
         if let Some(object) = self.body.get("object") {
             match object.get("objectType").and_then(Value::as_str) {
-                Some("Agent") | Some("Group") => t.agents.extend(ifi_key(object)),
+                Some("Agent") | Some("Group") => collect_agents(object, &mut t.agents),
                 None | Some("Activity") => {
                     t.activity = object.get("id").and_then(Value::as_str).map(str::to_owned)
                 }
@@ -267,7 +302,9 @@ fn collect_related(stmt: &Value, t: &mut StatementTerms) {
                 .extend(object.get("id").and_then(Value::as_str).map(str::to_owned)),
         }
     }
-    let Some(ctx) = stmt.get("context") else { return };
+    let Some(ctx) = stmt.get("context") else {
+        return;
+    };
     for key in ["instructor", "team"] {
         if let Some(a) = ctx.get(key) {
             collect_agents(a, &mut t.related_agents);
@@ -341,10 +378,14 @@ mod tests {
     #[test]
     fn single_context_activities_become_arrays() {
         let mut v = simple();
-        v["context"] = json!({"contextActivities": {"parent": {"id": "http://example.com/course"}}});
+        v["context"] =
+            json!({"contextActivities": {"parent": {"id": "http://example.com/course"}}});
         let s = parse(v).unwrap();
         assert!(s.body()["context"]["contextActivities"]["parent"].is_array());
-        assert_eq!(s.terms().related_activities, vec!["http://example.com/course", "http://example.com/lesson/3"]);
+        assert_eq!(
+            s.terms().related_activities,
+            vec!["http://example.com/course", "http://example.com/lesson/3"]
+        );
     }
 
     #[test]
@@ -378,9 +419,14 @@ mod tests {
         });
         let t = parse(v).unwrap().terms();
         assert_eq!(t.agents, vec!["mbox:mailto:ana@example.com"]);
-        assert!(t.related_agents.contains(&"mbox:mailto:teacher@example.com".to_owned()));
+        assert!(t
+            .related_agents
+            .contains(&"mbox:mailto:teacher@example.com".to_owned()));
         assert_eq!(t.activity.as_deref(), Some("http://example.com/lesson/3"));
-        assert_eq!(t.registration.as_deref(), Some("aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"));
+        assert_eq!(
+            t.registration.as_deref(),
+            Some("aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee")
+        );
     }
 
     #[test]

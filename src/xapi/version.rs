@@ -92,7 +92,9 @@ mod tests {
 
     #[test]
     fn other_header_values_are_rejected() {
-        for v in ["", "0.95", "1.1.0", "1.0.", "1.0.x", "2.1", "3.0.0", "1.0.3 ", "1.00"] {
+        for v in [
+            "", "0.95", "1.1.0", "1.0.", "1.0.x", "2.1", "3.0.0", "1.0.3 ", "1.00",
+        ] {
             assert_eq!(XapiVersion::parse_header(v), None, "{v:?}");
         }
     }
