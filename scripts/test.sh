@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Runs every Trellis test: formatting and lints, the Rust unit, contract and
+# black-box tests, and the xAPI conformance suite (conformance-tests/) against
+# a real server. Installs what it needs (a Python virtualenv for the suite).
+#
+#   ./scripts/test.sh
+#
+# Honours CARGO_TARGET_DIR. Set TRELLIS_URL/TRELLIS_KEY/TRELLIS_SECRET to run
+# the conformance suite against an already running server instead.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+target_dir="${CARGO_TARGET_DIR:-$PWD/target}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy"
+cargo clippy --all-targets --locked -- -D warnings
+
+step "cargo build"
+cargo build --locked
+
+step "cargo test (unit, storage contract, black-box)"
+cargo test --locked
+
+step "conformance suite (conformance-tests/)"
+venv="$target_dir/conformance-venv"
+if [ ! -x "$venv/bin/pytest" ] || ! cmp -s conformance-tests/requirements.txt "$venv/requirements.txt"; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check -r conformance-tests/requirements.txt
+  cp conformance-tests/requirements.txt "$venv/requirements.txt"
+fi
+export TRELLIS_BIN="${TRELLIS_BIN:-$target_dir/debug/trellis}"
+"$venv/bin/pytest" -q -p no:cacheprovider conformance-tests
