@@ -100,6 +100,10 @@ impl Principal {
         self.has(Scope::All) || self.has(Scope::StatementsWrite)
     }
 
+    pub fn can_define(&self) -> bool {
+        self.has(Scope::All) || self.has(Scope::Define)
+    }
+
     pub fn statement_read_access(&self) -> ReadAccess {
         if self.has(Scope::All) || self.has(Scope::AllRead) || self.has(Scope::StatementsRead) {
             ReadAccess::Everything

@@ -77,6 +77,8 @@ impl From<StoreError> for ApiError {
                 "a different statement with id {id} is already stored; statements are immutable"
             )),
             StoreError::Invalid(message) => ApiError::bad_request(message),
+            StoreError::PreconditionFailed(message) => ApiError::PreconditionFailed(message),
+            StoreError::PreconditionRequired(message) => ApiError::Conflict(message),
             StoreError::Unavailable(message) => ApiError::Unavailable(message),
             other => ApiError::Internal(other.into()),
         }

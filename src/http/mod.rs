@@ -5,8 +5,10 @@
 pub mod about;
 pub mod auth;
 pub mod body;
+pub mod documents;
 pub mod error;
 pub mod multipart;
+pub mod params;
 pub mod statements;
 
 use std::sync::Arc;
@@ -75,7 +77,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::scope("/xapi")
             .wrap(actix_web::middleware::from_fn(xapi_headers))
             .configure(about::configure)
-            .configure(statements::configure),
+            .configure(statements::configure)
+            .configure(documents::configure),
     );
 }
 

@@ -14,13 +14,14 @@ use uuid::Uuid;
 use super::body::{media_type, read_limited};
 use super::error::ApiError;
 use super::multipart::{self, Part};
+use super::params::{iri_param, parse_agent_param, parse_query, parse_uuid_param};
 use super::{auth, set_header, AppState, VERSION_HEADER};
 use crate::auth::{Principal, ReadAccess};
 use crate::store::{Attachment, Cursor, NewStatement, StatementQuery, StoredStatement};
-use crate::xapi::datatypes::{format_timestamp, is_iri, is_uuid, parse_timestamp};
+use crate::xapi::datatypes::{format_timestamp, parse_timestamp};
 use crate::xapi::format::{self, Format};
-use crate::xapi::statement::{ifi_key, SIGNATURE_USAGE};
-use crate::xapi::{rules, signature, JsonPath, Statement, XapiVersion};
+use crate::xapi::statement::SIGNATURE_USAGE;
+use crate::xapi::{signature, JsonPath, Statement, XapiVersion};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -45,11 +46,6 @@ fn version_of(req: &HttpRequest) -> XapiVersion {
 
 fn header_str<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
     req.headers().get(name).and_then(|v| v.to_str().ok())
-}
-
-fn parse_query(query: &str) -> Result<Vec<(String, String)>, ApiError> {
-    serde_urlencoded::from_str(query)
-        .map_err(|e| ApiError::bad_request(format!("malformed query string: {e}")))
 }
 
 /// `X-Experience-API-Consistent-Through` for every response of the
@@ -249,9 +245,8 @@ async fn store_statements(
     let attachments = check_attachments(&statements, parts)?;
     let batch = statements
         .into_iter()
-        .map(|(statement, _)| NewStatement {
-            statement,
-            authority_key: principal.key.clone(),
+        .map(|(statement, _)| {
+            NewStatement::new(statement, principal.key.clone(), principal.can_define())
         })
         .collect();
     Ok(state.store.insert_statements(batch, attachments).await?)
@@ -519,37 +514,6 @@ fn bool_param(map: &HashMap<&str, &str>, name: &str) -> Result<bool, ApiError> {
             format!("{name} must be true or false"),
         )),
     }
-}
-
-fn parse_uuid_param(name: &str, value: &str) -> Result<Uuid, ApiError> {
-    if !is_uuid(value) {
-        return Err(ApiError::bad_param(name, format!("{name} must be a UUID")));
-    }
-    Uuid::parse_str(value).map_err(|_| ApiError::bad_param(name, format!("{name} must be a UUID")))
-}
-
-fn iri_param(name: &str, value: &str) -> Result<String, ApiError> {
-    if is_iri(value) {
-        Ok(value.to_owned())
-    } else {
-        Err(ApiError::bad_param(name, format!("{name} must be an IRI")))
-    }
-}
-
-/// The `agent` parameter: an Agent or identified Group as JSON.
-fn parse_agent_param(value: &str) -> Result<String, ApiError> {
-    let agent: Value = serde_json::from_str(value)
-        .map_err(|_| ApiError::bad_param("agent", "agent must be an Agent or Group as JSON"))?;
-    let obj = agent
-        .as_object()
-        .ok_or_else(|| ApiError::bad_param("agent", "agent must be a JSON object"))?;
-    if obj.get("objectType").and_then(Value::as_str) != Some("Group") {
-        rules::check_agent(obj, &JsonPath::root())
-            .map_err(|e| ApiError::bad_param("agent", e.message))?;
-    }
-    ifi_key(&agent).ok_or_else(|| {
-        ApiError::bad_param("agent", "agent must have an inverse functional identifier")
-    })
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]

@@ -38,10 +38,7 @@ fn with_value(value: serde_json::Value) -> NewStatement {
     let mut statement = Statement::parse(value, XapiVersion::V2_0, &JsonPath::root())
         .expect("valid test statement");
     statement.ensure_id();
-    NewStatement {
-        statement,
-        authority_key: "contract".into(),
-    }
+    NewStatement::new(statement, "contract".into(), true)
 }
 
 fn unique_mbox() -> String {
@@ -92,7 +89,11 @@ pub async fn conflicting_id_is_rejected(store: &dyn Store) {
     let mut b = new_statement(&unique_mbox(), "http://x.io/two");
     let mut body = b.statement.body().clone();
     body.insert("id".into(), id.to_string().into());
-    b.statement = Statement::parse(body.into(), XapiVersion::V2_0, &JsonPath::root()).unwrap();
+    b = NewStatement::new(
+        Statement::parse(body.into(), XapiVersion::V2_0, &JsonPath::root()).unwrap(),
+        "contract".into(),
+        true,
+    );
     assert!(
         matches!(store.insert_statements(vec![b], vec![]).await, Err(StoreError::Conflict(c)) if c == id)
     );
@@ -112,8 +113,11 @@ pub async fn batch_is_atomic(store: &dyn Store) {
         "id".into(),
         existing.statement.id().unwrap().to_string().into(),
     );
-    conflicting.statement =
-        Statement::parse(body.into(), XapiVersion::V2_0, &JsonPath::root()).unwrap();
+    conflicting = NewStatement::new(
+        Statement::parse(body.into(), XapiVersion::V2_0, &JsonPath::root()).unwrap(),
+        "contract".into(),
+        true,
+    );
     assert!(store
         .insert_statements(vec![fresh, conflicting], vec![])
         .await

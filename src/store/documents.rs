@@ -29,9 +29,15 @@ pub struct Document {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DocumentWrite {
     /// PUT: replace (or create) the document.
-    Replace { content_type: String, content: Vec<u8> },
+    Replace {
+        content_type: String,
+        content: Vec<u8>,
+    },
     /// POST: merge a JSON object into the document (or create it).
-    Merge { content_type: String, content: Vec<u8> },
+    Merge {
+        content_type: String,
+        content: Vec<u8>,
+    },
 }
 
 /// HTTP preconditions of a write.
@@ -51,16 +57,24 @@ impl Precondition {
         if let Some(tags) = &self.if_match {
             let ok = current.is_some_and(|d| tags.iter().any(|t| t == "*" || *t == d.etag));
             if !ok {
-                return Err(StoreError::PreconditionFailed("If-Match does not match the current document".into()));
+                return Err(StoreError::PreconditionFailed(
+                    "If-Match does not match the current document".into(),
+                ));
             }
         }
         if let Some(tags) = &self.if_none_match {
             let matched = current.is_some_and(|d| tags.iter().any(|t| t == "*" || *t == d.etag));
             if matched {
-                return Err(StoreError::PreconditionFailed("If-None-Match matches the current document".into()));
+                return Err(StoreError::PreconditionFailed(
+                    "If-None-Match matches the current document".into(),
+                ));
             }
         }
-        if self.required_for_existing && current.is_some() && self.if_match.is_none() && self.if_none_match.is_none() {
+        if self.required_for_existing
+            && current.is_some()
+            && self.if_match.is_none()
+            && self.if_none_match.is_none()
+        {
             return Err(StoreError::PreconditionRequired(
                 "the document exists: send If-Match with its ETag to replace it, or If-None-Match: * to create only".into(),
             ));
@@ -70,24 +84,52 @@ impl Precondition {
 }
 
 /// The document a write produces from the current one.
-pub fn apply_write(current: Option<&Document>, write: DocumentWrite, now_ms: i64) -> Result<Document, StoreError> {
+pub fn apply_write(
+    current: Option<&Document>,
+    write: DocumentWrite,
+    now_ms: i64,
+) -> Result<Document, StoreError> {
     let (content_type, content) = match (write, current) {
-        (DocumentWrite::Replace { content_type, content }, _) => (content_type, content),
-        (DocumentWrite::Merge { content_type, content }, None) => {
+        (
+            DocumentWrite::Replace {
+                content_type,
+                content,
+            },
+            _,
+        ) => (content_type, content),
+        (
+            DocumentWrite::Merge {
+                content_type,
+                content,
+            },
+            None,
+        ) => {
             if document::is_json(&content_type) {
                 document::merge(b"{}", &content).map_err(StoreError::Invalid)?;
             }
             (content_type, content)
         }
-        (DocumentWrite::Merge { content_type, content }, Some(existing)) => {
+        (
+            DocumentWrite::Merge {
+                content_type,
+                content,
+            },
+            Some(existing),
+        ) => {
             if !document::is_json(&content_type) || !document::is_json(&existing.content_type) {
                 return Err(StoreError::Invalid(
                     "POST merges JSON objects: both the stored and the posted document must be application/json".into(),
                 ));
             }
-            let merged = document::merge(&existing.content, &content).map_err(StoreError::Invalid)?;
+            let merged =
+                document::merge(&existing.content, &content).map_err(StoreError::Invalid)?;
             (existing.content_type.clone(), merged)
         }
     };
-    Ok(Document { etag: document::etag(&content), content_type, content, updated_ms: now_ms })
+    Ok(Document {
+        etag: document::etag(&content),
+        content_type,
+        content,
+        updated_ms: now_ms,
+    })
 }

@@ -18,19 +18,38 @@
 //!   earlier `stored` is visible to queries.
 
 pub mod contract;
+pub mod documents;
 pub mod sqlite;
 
 use async_trait::async_trait;
 use uuid::Uuid;
 
 use crate::xapi::Statement;
+pub use documents::{Document, DocumentScope, DocumentWrite, Precondition};
 
 /// A validated statement ready to store, with the key of the credential that
 /// sent it (for `statements/read/mine`).
 #[derive(Debug, Clone)]
 pub struct NewStatement {
     pub statement: Statement,
+    /// `statement` serialised (`Statement::serialize`), done by the caller so
+    /// a backend's serial write path only splices in the stored time.
+    pub json: String,
     pub authority_key: String,
+    /// Whether the sender may change canonical Activity definitions (scope
+    /// `define` or `all`); otherwise only unknown Activities are recorded.
+    pub may_define: bool,
+}
+
+impl NewStatement {
+    pub fn new(statement: Statement, authority_key: String, may_define: bool) -> NewStatement {
+        NewStatement {
+            json: statement.serialize(),
+            statement,
+            authority_key,
+            may_define,
+        }
+    }
 }
 
 /// Raw attachment content, addressed by its SHA-2 hash.
@@ -108,6 +127,12 @@ pub enum StoreError {
     Conflict(Uuid),
     #[error("{0}")]
     Invalid(String),
+    /// An `If-Match` / `If-None-Match` precondition does not hold.
+    #[error("{0}")]
+    PreconditionFailed(String),
+    /// A document write that needs a precondition came without one.
+    #[error("{0}")]
+    PreconditionRequired(String),
     #[error("the store is unavailable: {0}")]
     Unavailable(String),
     #[error("{backend} backend error")]
@@ -146,6 +171,42 @@ pub trait Store: Send + Sync + 'static {
     /// A background consumer's durable position in the log (0 if none).
     async fn checkpoint(&self, consumer: &str) -> Result<i64, StoreError>;
     async fn set_checkpoint(&self, consumer: &str, seq: i64) -> Result<(), StoreError>;
+
+    /// The canonical definition of an Activity, merged from the statements
+    /// that carried it.
+    async fn activity_definition(
+        &self,
+        activity_id: &str,
+    ) -> Result<Option<serde_json::Value>, StoreError>;
+
+    async fn document(
+        &self,
+        scope: &DocumentScope,
+        id: &str,
+    ) -> Result<Option<Document>, StoreError>;
+    /// Ids of the documents in `scope` changed after `since_ms`.
+    async fn document_ids(
+        &self,
+        scope: &DocumentScope,
+        since_ms: Option<i64>,
+    ) -> Result<Vec<String>, StoreError>;
+    /// Writes one document after checking `precondition` against it, in one
+    /// atomic step. Returns the document as stored.
+    async fn put_document(
+        &self,
+        scope: &DocumentScope,
+        id: &str,
+        write: DocumentWrite,
+        precondition: Precondition,
+    ) -> Result<Document, StoreError>;
+    /// Deletes one document (`Some(id)`, after checking `precondition`) or
+    /// every document in `scope`.
+    async fn delete_documents(
+        &self,
+        scope: &DocumentScope,
+        id: Option<&str>,
+        precondition: Precondition,
+    ) -> Result<(), StoreError>;
 
     async fn credential(&self, key: &str) -> Result<Option<Credential>, StoreError>;
     /// Inserts or replaces the credential with this key.

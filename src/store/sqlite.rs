@@ -20,10 +20,12 @@ use serde_json::Value;
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
+use super::documents::apply_write;
 use super::{
-    Attachment, Credential, Cursor, NewStatement, StatementPage, StatementQuery, Store, StoreError,
-    StoredStatement,
+    Attachment, Credential, Cursor, Document, DocumentScope, DocumentWrite, NewStatement,
+    Precondition, StatementPage, StatementQuery, Store, StoreError, StoredStatement,
 };
+use crate::xapi::activity::{defined_activities, merge_definition};
 use crate::xapi::datatypes::format_timestamp;
 
 const SCHEMA: &str = "
@@ -52,6 +54,22 @@ CREATE TABLE IF NOT EXISTS credentials (
     scopes TEXT NOT NULL,
     secret_hash TEXT NOT NULL,
     created TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS activities (
+    id TEXT PRIMARY KEY,
+    definition TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS documents (
+    kind INTEGER NOT NULL,
+    activity TEXT NOT NULL,
+    agent TEXT NOT NULL,
+    registration TEXT NOT NULL,
+    doc_id TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    content BLOB NOT NULL,
+    etag TEXT NOT NULL,
+    updated INTEGER NOT NULL,
+    PRIMARY KEY (kind, activity, agent, registration, doc_id)
 );
 CREATE TABLE IF NOT EXISTS checkpoints (
     consumer TEXT PRIMARY KEY,
@@ -94,7 +112,7 @@ impl SqliteStore {
         std::fs::create_dir_all(data_dir)
             .with_context(|| format!("creating data directory {}", data_dir.display()))?;
         let path = data_dir.join("trellis.db");
-        let mut conn = open_connection(&path)?;
+        let mut conn = open_writer(&path)?;
         conn.execute_batch(SCHEMA).context("creating the schema")?;
         let last_stored: i64 = conn
             .query_row("SELECT COALESCE(MAX(stored), 0) FROM statements", [], |r| {
@@ -166,17 +184,24 @@ impl SqliteStore {
     }
 }
 
+/// The writer keeps a large page cache; readers a small one, because every
+/// commit invalidates a reader's cache and dropping a large one is costly.
+fn open_writer(path: &Path) -> anyhow::Result<Connection> {
+    let conn = open_connection(path)?;
+    conn.execute_batch("PRAGMA cache_size=-262144;")
+        .context("sizing the writer cache")?;
+    Ok(conn)
+}
+
 fn open_connection(path: &Path) -> anyhow::Result<Connection> {
     let conn = Connection::open(path).with_context(|| format!("opening {}", path.display()))?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
     // WAL: readers never block the writer. synchronous=FULL: a committed
     // transaction survives a crash of the process and of the machine.
-    // A large page cache keeps the term index's interior pages in memory:
-    // with the default 2 MiB every insert into a big index re-reads pages
-    // through system calls.
+    // Memory-mapped reads avoid a system call per page of a large index.
     conn.execute_batch(
         "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;
-         PRAGMA cache_size=-262144; PRAGMA mmap_size=1073741824; PRAGMA temp_store=MEMORY;",
+         PRAGMA mmap_size=1073741824; PRAGMA temp_store=MEMORY;",
     )
     .context("configuring the connection")?;
     Ok(conn)
@@ -354,7 +379,10 @@ fn insert_batch(
                 .is_some();
         let ref_target = new.statement.statement_ref_target();
         let rows = term_rows(&new);
-        let json = serde_json::to_string(&new.statement.into_stored(&stored)).map_err(backend)?;
+        for (activity, definition) in defined_activities(new.statement.body()) {
+            record_activity(txn, &activity, &definition, new.may_define)?;
+        }
+        let json = new.statement.stored_json(&new.json, &stored);
         insert
             .execute(params![key, stored_ms, voided_already, voids, json])
             .map_err(backend)?;
@@ -381,6 +409,71 @@ fn insert_batch(
     }
     state.last_stored.store(stored_ms, Ordering::Release);
     Ok(ids)
+}
+
+/// Records an Activity's definition: merged into the canonical one when
+/// the sender may define Activities, otherwise only if none is known yet.
+fn record_activity(
+    txn: &Transaction<'_>,
+    id: &str,
+    definition: &serde_json::Map<String, Value>,
+    may_define: bool,
+) -> Result<(), StoreError> {
+    let stored: Option<String> = txn
+        .prepare_cached("SELECT definition FROM activities WHERE id = ?1")
+        .and_then(|mut s| s.query_row([id], |r| r.get(0)).optional())
+        .map_err(backend)?;
+    let merged = match stored {
+        Some(_) if !may_define => return Ok(()),
+        Some(text) => {
+            let mut current: serde_json::Map<String, Value> =
+                serde_json::from_str(&text).map_err(backend)?;
+            merge_definition(&mut current, definition);
+            current
+        }
+        None => definition.clone(),
+    };
+    let text = serde_json::to_string(&merged).map_err(backend)?;
+    txn.prepare_cached("INSERT OR REPLACE INTO activities (id, definition) VALUES (?1, ?2)")
+        .and_then(|mut s| s.execute(params![id, text]))
+        .map_err(backend)?;
+    Ok(())
+}
+
+const DOCUMENT_COLUMNS: &str = "content_type, content, etag, updated";
+
+fn row_to_document(r: &rusqlite::Row<'_>) -> rusqlite::Result<Document> {
+    Ok(Document {
+        content_type: r.get(0)?,
+        content: r.get(1)?,
+        etag: r.get(2)?,
+        updated_ms: r.get(3)?,
+    })
+}
+
+fn read_document(
+    conn: &Connection,
+    scope: &DocumentScope,
+    id: &str,
+) -> Result<Option<Document>, StoreError> {
+    conn.prepare_cached(&format!(
+        "SELECT {DOCUMENT_COLUMNS} FROM documents
+         WHERE kind = ?1 AND activity = ?2 AND agent = ?3 AND registration = ?4 AND doc_id = ?5"
+    ))
+    .and_then(|mut s| {
+        s.query_row(
+            params![
+                scope.kind.as_i64(),
+                scope.activity,
+                scope.agent,
+                scope.registration.as_deref().unwrap_or(""),
+                id
+            ],
+            row_to_document,
+        )
+        .optional()
+    })
+    .map_err(backend)
 }
 
 fn row_to_statement(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredStatement> {
@@ -600,6 +693,128 @@ impl Store for SqliteStore {
             )
             .map(drop)
             .map_err(backend)
+        })
+        .await
+    }
+
+    async fn activity_definition(&self, activity_id: &str) -> Result<Option<Value>, StoreError> {
+        let id = activity_id.to_owned();
+        self.read(move |conn| {
+            let text: Option<String> = conn
+                .query_row(
+                    "SELECT definition FROM activities WHERE id = ?1",
+                    [id],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(backend)?;
+            text.map(|t| serde_json::from_str(&t).map_err(backend))
+                .transpose()
+        })
+        .await
+    }
+
+    async fn document(
+        &self,
+        scope: &DocumentScope,
+        id: &str,
+    ) -> Result<Option<Document>, StoreError> {
+        let (scope, id) = (scope.clone(), id.to_owned());
+        self.read(move |conn| read_document(conn, &scope, &id))
+            .await
+    }
+
+    async fn document_ids(
+        &self,
+        scope: &DocumentScope,
+        since_ms: Option<i64>,
+    ) -> Result<Vec<String>, StoreError> {
+        let scope = scope.clone();
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT doc_id FROM documents
+                     WHERE kind = ?1 AND activity = ?2 AND agent = ?3 AND (?4 IS NULL OR registration = ?4) AND updated > ?5
+                     ORDER BY doc_id",
+                )
+                .map_err(backend)?;
+            let rows = stmt
+                .query_map(
+                    params![scope.kind.as_i64(), scope.activity, scope.agent, scope.registration, since_ms.unwrap_or(i64::MIN)],
+                    |r| r.get(0),
+                )
+                .map_err(backend)?
+                .collect::<Result<_, _>>()
+                .map_err(backend);
+            rows
+        })
+        .await
+    }
+
+    async fn put_document(
+        &self,
+        scope: &DocumentScope,
+        id: &str,
+        write: DocumentWrite,
+        precondition: Precondition,
+    ) -> Result<Document, StoreError> {
+        let (scope, id) = (scope.clone(), id.to_owned());
+        self.write(move |txn, _| {
+            let current = read_document(txn, &scope, &id)?;
+            precondition.check(current.as_ref())?;
+            // Last-Modified must move forward even within one millisecond.
+            let now = now_ms().max(current.as_ref().map_or(0, |d| d.updated_ms + 1));
+            let doc = apply_write(current.as_ref(), write, now)?;
+            txn.prepare_cached(
+                "INSERT OR REPLACE INTO documents (kind, activity, agent, registration, doc_id, content_type, content, etag, updated)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    scope.kind.as_i64(),
+                    scope.activity,
+                    scope.agent,
+                    scope.registration.as_deref().unwrap_or(""),
+                    id,
+                    doc.content_type,
+                    doc.content,
+                    doc.etag,
+                    doc.updated_ms
+                ])
+            })
+            .map_err(backend)?;
+            Ok(doc)
+        })
+        .await
+    }
+
+    async fn delete_documents(
+        &self,
+        scope: &DocumentScope,
+        id: Option<&str>,
+        precondition: Precondition,
+    ) -> Result<(), StoreError> {
+        let (scope, id) = (scope.clone(), id.map(str::to_owned));
+        self.write(move |txn, _| {
+            match id {
+                Some(id) => {
+                    let current = read_document(txn, &scope, &id)?;
+                    precondition.check(current.as_ref())?;
+                    txn.execute(
+                        "DELETE FROM documents WHERE kind = ?1 AND activity = ?2 AND agent = ?3 AND registration = ?4 AND doc_id = ?5",
+                        params![scope.kind.as_i64(), scope.activity, scope.agent, scope.registration.as_deref().unwrap_or(""), id],
+                    )
+                    .map_err(backend)?;
+                }
+                None => {
+                    txn.execute(
+                        "DELETE FROM documents WHERE kind = ?1 AND activity = ?2 AND agent = ?3 AND (?4 IS NULL OR registration = ?4)",
+                        params![scope.kind.as_i64(), scope.activity, scope.agent, scope.registration],
+                    )
+                    .map_err(backend)?;
+                }
+            }
+            Ok(())
         })
         .await
     }

@@ -31,11 +31,19 @@ impl DocumentKind {
 
 /// The ETag of a document's content: its SHA-1, as xAPI 1.0.3 suggests.
 pub fn etag(content: &[u8]) -> String {
-    Sha1::digest(content).iter().map(|b| format!("{b:02x}")).collect()
+    Sha1::digest(content)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 pub fn is_json(content_type: &str) -> bool {
-    content_type.split(';').next().unwrap_or_default().trim().eq_ignore_ascii_case("application/json")
+    content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .eq_ignore_ascii_case("application/json")
 }
 
 /// A POST merge (Communication 2.2): both documents must be JSON objects;
@@ -59,7 +67,11 @@ mod tests {
 
     #[test]
     fn merging_replaces_top_level_properties_only() {
-        let merged = merge(br#"{"a":1,"b":{"x":1,"y":2}}"#, br#"{"b":{"x":3},"c":true}"#).unwrap();
+        let merged = merge(
+            br#"{"a":1,"b":{"x":1,"y":2}}"#,
+            br#"{"b":{"x":3},"c":true}"#,
+        )
+        .unwrap();
         let merged: Value = serde_json::from_slice(&merged).unwrap();
         assert_eq!(merged, serde_json::json!({"a":1,"b":{"x":3},"c":true}));
     }

@@ -1,7 +1,9 @@
 //! The xAPI data model: parsing and validating statements, their query
 //! terms, equivalence, and the response formats. This module does no I/O.
 
+pub mod activity;
 pub mod datatypes;
+pub mod document;
 pub mod format;
 pub mod json;
 pub mod path;

@@ -71,6 +71,8 @@ impl Statement {
         rules::check_statement(&original, version, path)?;
 
         let mut body = original.clone();
+        // The LRS sets `stored`; a client's value is replaced.
+        body.shift_remove("stored");
         let had_timestamp = body.contains_key("timestamp");
         normalise(&mut body, version);
         if !body.contains_key("version") {
@@ -194,7 +196,7 @@ impl Statement {
                 _ => {}
             }
         }
-        collect_related(&Value::Object(self.body.clone()), &mut t);
+        collect_related(&self.body, &mut t);
         if let Some(authority) = self.body.get("authority") {
             collect_agents(authority, &mut t.related_agents);
         }
@@ -221,14 +223,28 @@ impl Statement {
         strip(&self.body) == strip(stored)
     }
 
-    /// The statement body to store, with `stored` (and `timestamp` when the
-    /// client sent none) set to `stored`.
-    pub fn into_stored(mut self, stored: &str) -> Map<String, Value> {
-        self.body.insert("stored".into(), stored.into());
+    /// The statement as JSON text, without the times the store assigns.
+    /// Computed before the store's transaction so the writer only splices.
+    pub fn serialize(&self) -> String {
+        serde_json::to_string(&self.body).unwrap_or_default()
+    }
+
+    /// `serialized` (from `serialize`) with `stored`, and `timestamp` when
+    /// the client sent none, appended.
+    pub fn stored_json(&self, serialized: &str, stored: &str) -> String {
+        let body = serialized.strip_suffix('}').unwrap_or(serialized);
+        let mut json = String::with_capacity(body.len() + 80);
+        json.push_str(body);
+        json.push_str(",\"stored\":\"");
+        json.push_str(stored);
+        json.push('"');
         if !self.had_timestamp {
-            self.body.insert("timestamp".into(), stored.into());
+            json.push_str(",\"timestamp\":\"");
+            json.push_str(stored);
+            json.push('"');
         }
-        self.body
+        json.push('}');
+        json
     }
 
     pub fn body(&self) -> &Map<String, Value> {
@@ -288,14 +304,18 @@ fn collect_agents(actor: &Value, out: &mut Vec<String>) {
 }
 
 /// Related agents and activities of a statement or SubStatement.
-fn collect_related(stmt: &Value, t: &mut StatementTerms) {
+fn collect_related(stmt: &Map<String, Value>, t: &mut StatementTerms) {
     if let Some(actor) = stmt.get("actor") {
         collect_agents(actor, &mut t.related_agents);
     }
     if let Some(object) = stmt.get("object") {
         match object.get("objectType").and_then(Value::as_str) {
             Some("Agent") | Some("Group") => collect_agents(object, &mut t.related_agents),
-            Some("SubStatement") => collect_related(object, t),
+            Some("SubStatement") => {
+                if let Some(sub) = object.as_object() {
+                    collect_related(sub, t)
+                }
+            }
             Some("StatementRef") => {}
             _ => t
                 .related_activities
@@ -401,7 +421,9 @@ mod tests {
     fn equivalence_ignores_lrs_assigned_properties() {
         let mut a = parse(simple()).unwrap();
         a.ensure_id();
-        let stored = a.clone().into_stored("2024-01-01T00:00:00.000Z");
+        let stored = a.stored_json(&a.serialize(), "2024-01-01T00:00:00.000Z");
+        let stored: Map<String, Value> = serde_json::from_str(&stored).unwrap();
+        assert_eq!(stored["timestamp"], stored["stored"]);
         let mut b = parse(simple()).unwrap();
         b.body.insert("id".into(), a.body()["id"].clone());
         b.set_authority(json!({"mbox": "mailto:someone@else.org"}));
