@@ -1,17 +1,17 @@
 //! The document resources (State, Activity Profile, Agent Profile) and the
 //! Activities and Agents resources.
 
-use std::collections::HashMap;
-use std::time::{Duration, UNIX_EPOCH};
-
-use actix_web::http::header::{self, HttpDate};
+use actix_web::http::header;
 use actix_web::http::Method;
-use actix_web::{guard, web, HttpMessage, HttpRequest, HttpResponse};
+use actix_web::{guard, web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
 use super::body::read_limited;
 use super::error::ApiError;
-use super::params::{iri_param, parse_agent_param, parse_query, parse_uuid_param};
+use super::params::{
+    header_str, http_date, iri_param, param_map, parse_agent_param, parse_query, parse_uuid_param,
+    version_of,
+};
 use super::{auth, AppState};
 use crate::auth::{Principal, Scope};
 use crate::store::{DocumentScope, DocumentWrite, Precondition};
@@ -39,17 +39,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/agents").route(read().to(get_agent)));
 }
 
-fn header_str<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
-    req.headers().get(name).and_then(|v| v.to_str().ok())
-}
-
-fn version_of(req: &HttpRequest) -> XapiVersion {
-    req.extensions()
-        .get::<XapiVersion>()
-        .copied()
-        .unwrap_or(XapiVersion::V2_0)
-}
-
 /// Which parameters a document resource takes.
 struct DocumentParams {
     scope: DocumentScope,
@@ -67,21 +56,7 @@ fn parse_document_params(
         DocumentKind::ActivityProfile => &["activityId", "profileId", "since"],
         DocumentKind::AgentProfile => &["agent", "profileId", "since"],
     };
-    let mut map: HashMap<&str, &str> = HashMap::new();
-    for (name, value) in params {
-        if !allowed.contains(&name.as_str()) {
-            return Err(ApiError::bad_param(
-                name,
-                format!("unknown parameter {name:?} (parameter names are case-sensitive)"),
-            ));
-        }
-        if map.insert(name.as_str(), value.as_str()).is_some() {
-            return Err(ApiError::bad_param(
-                name,
-                format!("parameter {name:?} is given more than once"),
-            ));
-        }
-    }
+    let map = param_map(params, |name| allowed.contains(&name))?;
     let required = |name: &str| {
         map.get(name)
             .copied()
@@ -150,10 +125,6 @@ fn etags(value: Option<&str>) -> Option<Vec<String>> {
 
 fn quoted(etag: &str) -> String {
     format!("\"{etag}\"")
-}
-
-fn http_date(ms: i64) -> String {
-    HttpDate::from(UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64)).to_string()
 }
 
 async fn document(

@@ -2,10 +2,8 @@
 //! 1.0.3 alternate request syntax.
 
 use std::collections::{HashMap, HashSet};
-use std::time::{Duration, UNIX_EPOCH};
 
-use actix_web::http::header::{self, HttpDate};
-use actix_web::{guard, web, HttpMessage, HttpRequest, HttpResponse};
+use actix_web::{guard, web, HttpRequest, HttpResponse};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde_json::Value;
@@ -14,7 +12,10 @@ use uuid::Uuid;
 use super::body::{media_type, read_limited};
 use super::error::ApiError;
 use super::multipart::{self, Part};
-use super::params::{iri_param, parse_agent_param, parse_query, parse_uuid_param};
+use super::params::{
+    header_str, http_date, iri_param, param_map, parse_agent_param, parse_query, parse_uuid_param,
+    version_of,
+};
 use super::{auth, set_header, AppState, VERSION_HEADER};
 use crate::auth::{Principal, ReadAccess};
 use crate::store::{Attachment, Cursor, NewStatement, StatementQuery, StoredStatement};
@@ -34,18 +35,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::put().to(put_statements))
             .route(web::post().to(post_statements)),
     );
-}
-
-/// The version the middleware accepted for this request.
-fn version_of(req: &HttpRequest) -> XapiVersion {
-    req.extensions()
-        .get::<XapiVersion>()
-        .copied()
-        .unwrap_or(XapiVersion::V2_0)
-}
-
-fn header_str<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
-    req.headers().get(name).and_then(|v| v.to_str().ok())
 }
 
 /// `X-Experience-API-Consistent-Through` for every response of the
@@ -402,24 +391,9 @@ fn parse_get(
     version: XapiVersion,
     max_page: usize,
 ) -> Result<GetRequest, ApiError> {
-    let mut map: HashMap<&str, &str> = HashMap::new();
-    for (name, value) in params {
-        let known = name == "statementId"
-            || name == "voidedStatementId"
-            || QUERY_PARAMS.contains(&name.as_str());
-        if !known {
-            return Err(ApiError::bad_param(
-                name,
-                format!("unknown parameter {name:?} (parameter names are case-sensitive)"),
-            ));
-        }
-        if map.insert(name.as_str(), value.as_str()).is_some() {
-            return Err(ApiError::bad_param(
-                name,
-                format!("parameter {name:?} is given more than once"),
-            ));
-        }
-    }
+    let map = param_map(params, |name| {
+        name == "statementId" || name == "voidedStatementId" || QUERY_PARAMS.contains(&name)
+    })?;
     if let Some(token) = map.get("more") {
         if map.len() > 1 {
             return Err(ApiError::bad_param(
@@ -601,9 +575,7 @@ async fn get_inner(
             format::apply(&mut value, format, languages);
             let json = serde_json::to_string(&value).map_err(|e| ApiError::Internal(e.into()))?;
             let mut response = respond(state, json, &[value], attachments).await?;
-            response
-                .headers_mut()
-                .insert(header::LAST_MODIFIED, last_modified(stored.stored_ms));
+            set_header(&mut response, "Last-Modified", &http_date(stored.stored_ms));
             Ok(response)
         }
         GetRequest::Query {
@@ -622,9 +594,7 @@ async fn get_inner(
                 statement_result(&page.statements, format, languages, attachments, &more)?;
             let mut response = respond(state, json, &values, attachments).await?;
             if let Some(ms) = newest {
-                response
-                    .headers_mut()
-                    .insert(header::LAST_MODIFIED, last_modified(ms));
+                set_header(&mut response, "Last-Modified", &http_date(ms));
             }
             Ok(response)
         }
@@ -703,14 +673,6 @@ async fn respond(
     let content = state.store.attachments(&hashes).await?;
     let (content_type, body) = multipart::build_response(&json, &content);
     Ok(HttpResponse::Ok().content_type(content_type).body(body))
-}
-
-fn last_modified(ms: i64) -> header::HeaderValue {
-    let time = UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64);
-    let value = HttpDate::from(time).to_string();
-    header::HeaderValue::from_str(&value).unwrap_or(header::HeaderValue::from_static(
-        "Thu, 01 Jan 1970 00:00:00 GMT",
-    ))
 }
 
 // ------------------------------------------------- alternate request syntax
