@@ -36,3 +36,21 @@ if [ ! -x "$venv/bin/pytest" ] || ! cmp -s conformance-tests/requirements.txt "$
 fi
 export TRELLIS_BIN="${TRELLIS_BIN:-$target_dir/debug/trellis}"
 "$venv/bin/pytest" -q -p no:cacheprovider conformance-tests
+
+step "xAPI client library (clients/xapi-js: xAPI.js against a running server)"
+if ! command -v npm >/dev/null 2>&1; then
+  apt-get update -qq && apt-get install -y -qq nodejs npm
+fi
+(cd clients/xapi-js && npm ci --silent --no-audit --no-fund)
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+data=$(mktemp -d)
+secret=$(python3 -c 'import secrets; print(secrets.token_urlsafe(24))')
+TRELLIS_LOG=warn TRELLIS_ADMIN_KEY=client-test TRELLIS_ADMIN_SECRET="$secret" \
+  "$TRELLIS_BIN" serve --listen "127.0.0.1:$port" --data-dir "$data" &
+server=$!
+trap 'kill $server 2>/dev/null; rm -rf "$data"' EXIT
+for _ in $(seq 100); do
+  curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break
+  sleep 0.1
+done
+(cd clients/xapi-js && TRELLIS_URL="http://127.0.0.1:$port" TRELLIS_KEY=client-test TRELLIS_SECRET="$secret" node --test test.mjs)
