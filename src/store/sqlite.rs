@@ -8,6 +8,7 @@
 //! small pool of connections on the blocking thread pool (WAL mode lets them
 //! run beside the writer).
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
@@ -93,6 +94,21 @@ struct WriterState {
     last_stored: AtomicI64,
     /// The `stored` floor of the transaction in flight, or `IDLE`.
     in_flight: Arc<AtomicI64>,
+    /// Canonical Activity definitions as stored, so a statement repeating a
+    /// known definition costs no read or write. Cleared whenever a write
+    /// rolls back, so it never holds what the database does not.
+    activities: Mutex<HashMap<String, serde_json::Map<String, Value>>>,
+}
+
+/// Bound on `WriterState::activities`.
+const MAX_CACHED_ACTIVITIES: usize = 100_000;
+
+impl WriterState {
+    fn forget_activities(&self) {
+        if let Ok(mut cache) = self.activities.lock() {
+            cache.clear();
+        }
+    }
 }
 
 pub struct SqliteStore {
@@ -123,6 +139,7 @@ impl SqliteStore {
         let state = WriterState {
             last_stored: AtomicI64::new(last_stored),
             in_flight: in_flight.clone(),
+            activities: Mutex::new(HashMap::new()),
         };
         let (jobs, queue) = mpsc::channel::<Job>();
         std::thread::Builder::new()
@@ -256,6 +273,7 @@ fn run_group(
         let end = if ok {
             "RELEASE job"
         } else {
+            state.forget_activities();
             "ROLLBACK TO job; RELEASE job"
         };
         match txn.execute_batch(end) {
@@ -267,6 +285,7 @@ fn run_group(
         Ok(()) => responders,
         Err(e) => {
             state.last_stored.store(before, Ordering::Release);
+            state.forget_activities();
             let msg = e.to_string();
             responders
                 .into_iter()
@@ -310,6 +329,8 @@ fn insert_batch(
     let stored =
         format_timestamp(chrono::DateTime::from_timestamp_millis(stored_ms).unwrap_or_default());
     let mut ids = Vec::with_capacity(batch.len());
+    let mut pending_terms: Vec<(String, i64)> = Vec::with_capacity(batch.len() * 8);
+    let mut pending_refs: Vec<(String, i64)> = Vec::new();
     let mut select = txn
         .prepare_cached("SELECT json FROM statements WHERE id = ?1")
         .map_err(backend)?;
@@ -380,22 +401,26 @@ fn insert_batch(
         let ref_target = new.statement.statement_ref_target();
         let rows = term_rows(&new);
         for (activity, definition) in defined_activities(new.statement.body()) {
-            record_activity(txn, &activity, &definition, new.may_define)?;
+            record_activity(txn, state, &activity, &definition, new.may_define)?;
         }
         let json = new.statement.stored_json(&new.json, &stored);
         insert
             .execute(params![key, stored_ms, voided_already, voids, json])
             .map_err(backend)?;
         let seq = txn.last_insert_rowid();
-        for term in rows {
-            insert_term.execute(params![term, seq]).map_err(backend)?;
-        }
+        pending_terms.extend(rows.into_iter().map(|term| (term, seq)));
         if let Some(target) = ref_target {
-            inherit
-                .execute(params![target.to_string(), seq])
-                .map_err(backend)?;
+            pending_refs.push((target.to_string(), seq));
         }
         ids.push(id);
+    }
+    // Inserted in key order: rows of the same term land on the same pages.
+    pending_terms.sort_unstable();
+    for (term, seq) in pending_terms {
+        insert_term.execute(params![term, seq]).map_err(backend)?;
+    }
+    for (target, seq) in pending_refs {
+        inherit.execute(params![target, seq]).map_err(backend)?;
     }
     let mut put_attachment = txn
         .prepare_cached(
@@ -415,28 +440,48 @@ fn insert_batch(
 /// the sender may define Activities, otherwise only if none is known yet.
 fn record_activity(
     txn: &Transaction<'_>,
+    state: &WriterState,
     id: &str,
     definition: &serde_json::Map<String, Value>,
     may_define: bool,
 ) -> Result<(), StoreError> {
-    let stored: Option<String> = txn
-        .prepare_cached("SELECT definition FROM activities WHERE id = ?1")
-        .and_then(|mut s| s.query_row([id], |r| r.get(0)).optional())
-        .map_err(backend)?;
-    let merged = match stored {
+    let cached = state
+        .activities
+        .lock()
+        .ok()
+        .and_then(|c| c.get(id).cloned());
+    let stored = match cached {
+        Some(known) => Some(known),
+        None => {
+            let text: Option<String> = txn
+                .prepare_cached("SELECT definition FROM activities WHERE id = ?1")
+                .and_then(|mut s| s.query_row([id], |r| r.get(0)).optional())
+                .map_err(backend)?;
+            text.map(|t| serde_json::from_str(&t).map_err(backend))
+                .transpose()?
+        }
+    };
+    let merged = match &stored {
         Some(_) if !may_define => return Ok(()),
-        Some(text) => {
-            let mut current: serde_json::Map<String, Value> =
-                serde_json::from_str(&text).map_err(backend)?;
-            merge_definition(&mut current, definition);
-            current
+        Some(current) => {
+            let mut merged = current.clone();
+            merge_definition(&mut merged, definition);
+            merged
         }
         None => definition.clone(),
     };
-    let text = serde_json::to_string(&merged).map_err(backend)?;
-    txn.prepare_cached("INSERT OR REPLACE INTO activities (id, definition) VALUES (?1, ?2)")
-        .and_then(|mut s| s.execute(params![id, text]))
-        .map_err(backend)?;
+    if stored.as_ref() != Some(&merged) {
+        let text = serde_json::to_string(&merged).map_err(backend)?;
+        txn.prepare_cached("INSERT OR REPLACE INTO activities (id, definition) VALUES (?1, ?2)")
+            .and_then(|mut s| s.execute(params![id, text]))
+            .map_err(backend)?;
+    }
+    if let Ok(mut cache) = state.activities.lock() {
+        if cache.len() >= MAX_CACHED_ACTIVITIES {
+            cache.clear();
+        }
+        cache.insert(id.to_owned(), merged);
+    }
     Ok(())
 }
 
@@ -880,6 +925,62 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(dir.path()).unwrap();
         crate::store::contract::run_all(&store).await;
+    }
+
+    fn defining(id: Uuid, verb: &str, activity: &str) -> NewStatement {
+        use crate::xapi::{JsonPath, Statement, XapiVersion};
+        let value = serde_json::json!({
+            "id": id.to_string(),
+            "actor": {"mbox": "mailto:ana@example.com"},
+            "verb": {"id": verb},
+            "object": {"id": activity, "definition": {"name": {"en": "Lesson"}}}
+        });
+        let statement = Statement::parse(value, XapiVersion::V2_0, &JsonPath::root()).unwrap();
+        NewStatement::new(statement, "test".into(), false)
+    }
+
+    #[tokio::test]
+    async fn a_rolled_back_batch_leaves_no_cached_activity_definition() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let taken = Uuid::new_v4();
+        store
+            .insert_statements(
+                vec![defining(taken, "http://x.io/v", "http://x.io/other")],
+                vec![],
+            )
+            .await
+            .unwrap();
+        // The batch records a new definition, then fails on the taken id.
+        let batch = vec![
+            defining(Uuid::new_v4(), "http://x.io/v", "http://x.io/rolled-back"),
+            defining(taken, "http://x.io/different", "http://x.io/other"),
+        ];
+        assert!(store.insert_statements(batch, vec![]).await.is_err());
+        assert_eq!(
+            store
+                .activity_definition("http://x.io/rolled-back")
+                .await
+                .unwrap(),
+            None
+        );
+        // Sent again, the same definition must be stored this time.
+        store
+            .insert_statements(
+                vec![defining(
+                    Uuid::new_v4(),
+                    "http://x.io/v",
+                    "http://x.io/rolled-back",
+                )],
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert!(store
+            .activity_definition("http://x.io/rolled-back")
+            .await
+            .unwrap()
+            .is_some());
     }
 
     #[tokio::test]
