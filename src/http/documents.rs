@@ -10,7 +10,7 @@ use super::body::read_limited;
 use super::error::ApiError;
 use super::params::{
     header_str, http_date, iri_param, param_map, parse_agent_param, parse_query, parse_uuid_param,
-    version_of,
+    version_of, AgentParam,
 };
 use super::{auth, AppState};
 use crate::auth::{Principal, Scope};
@@ -68,7 +68,8 @@ fn parse_document_params(
     };
     let agent = match kind {
         DocumentKind::ActivityProfile => String::new(),
-        _ => parse_agent_param(required("agent")?)?,
+        DocumentKind::State => parse_agent_param(required("agent")?, AgentParam::AgentOrGroup)?,
+        DocumentKind::AgentProfile => parse_agent_param(required("agent")?, AgentParam::AgentOnly)?,
     };
     let registration = map
         .get("registration")
@@ -109,15 +110,14 @@ fn may_access(principal: &Principal, kind: DocumentKind, read: bool) -> bool {
 }
 
 /// Parses an `If-Match` / `If-None-Match` value into unquoted ETags.
-fn etags(value: Option<&str>) -> Option<Vec<String>> {
+/// `If-Match` compares strongly (RFC 7232 3.1), so a weak tag there can
+/// never match; `If-None-Match` compares weakly.
+fn etags(value: Option<&str>, strong: bool) -> Option<Vec<String>> {
     value.map(|v| {
         v.split(',')
-            .map(|t| {
-                t.trim()
-                    .trim_start_matches("W/")
-                    .trim_matches('"')
-                    .to_owned()
-            })
+            .map(str::trim)
+            .filter(|t| !(strong && t.starts_with("W/")))
+            .map(|t| t.trim_start_matches("W/").trim_matches('"').to_owned())
             .filter(|t| !t.is_empty())
             .collect()
     })
@@ -151,8 +151,8 @@ async fn document(
     }
     let params = parse_document_params(kind, &parse_query(req.query_string())?, version)?;
     let precondition = Precondition {
-        if_match: etags(header_str(&req, "If-Match")),
-        if_none_match: etags(header_str(&req, "If-None-Match")),
+        if_match: etags(header_str(&req, "If-Match"), true),
+        if_none_match: etags(header_str(&req, "If-None-Match"), false),
         // Profiles always needed a precondition to overwrite; 2.0 extends
         // the rule to State documents.
         required_for_existing: req.method() == Method::PUT
@@ -173,8 +173,14 @@ async fn document(
                     .body(doc.content))
             }
             None => {
-                let ids = store.document_ids(&params.scope, params.since_ms).await?;
-                Ok(HttpResponse::Ok().json(ids))
+                let listed = store.document_ids(&params.scope, params.since_ms).await?;
+                let newest = listed.iter().map(|(_, updated)| *updated).max();
+                let ids: Vec<&str> = listed.iter().map(|(id, _)| id.as_str()).collect();
+                let mut response = HttpResponse::Ok();
+                if let Some(ms) = newest {
+                    response.insert_header((header::LAST_MODIFIED, http_date(ms)));
+                }
+                Ok(response.json(ids))
             }
         };
     }
@@ -299,7 +305,7 @@ async fn get_agent(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpR
     for (name, value) in &params {
         match name.as_str() {
             "agent" => {
-                parse_agent_param(value)?;
+                parse_agent_param(value, AgentParam::AgentOnly)?;
                 agent = Some(
                     serde_json::from_str::<Value>(value)
                         .map_err(|_| ApiError::bad_param("agent", "agent must be JSON"))?,

@@ -75,17 +75,59 @@ pub fn iri_param(name: &str, value: &str) -> Result<String, ApiError> {
 }
 
 /// The `agent` parameter: an Agent or identified Group as JSON.
-pub fn parse_agent_param(value: &str) -> Result<String, ApiError> {
-    let agent: Value = serde_json::from_str(value)
-        .map_err(|_| ApiError::bad_param("agent", "agent must be an Agent or Group as JSON"))?;
+/// Whether an `agent` parameter may name an identified Group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AgentParam {
+    AgentOnly,
+    AgentOrGroup,
+}
+
+const AGENT_KEYS: [&str; 6] = [
+    "objectType",
+    "name",
+    "mbox",
+    "mbox_sha1sum",
+    "openid",
+    "account",
+];
+
+/// The `agent` parameter: an Agent (or identified Group) as JSON, checked
+/// like the same object in a statement. Returns its IFI key.
+pub fn parse_agent_param(value: &str, kind: AgentParam) -> Result<String, ApiError> {
+    let bad = |message: &str| ApiError::bad_param("agent", message.to_owned());
+    let agent: Value =
+        serde_json::from_str(value).map_err(|_| bad("agent must be an Agent as JSON"))?;
     let obj = agent
         .as_object()
-        .ok_or_else(|| ApiError::bad_param("agent", "agent must be a JSON object"))?;
-    if obj.get("objectType").and_then(Value::as_str) != Some("Group") {
-        rules::check_agent(obj, &JsonPath::root())
-            .map_err(|e| ApiError::bad_param("agent", e.message))?;
+        .ok_or_else(|| bad("agent must be a JSON object"))?;
+    let is_group = match obj.get("objectType") {
+        None => false,
+        Some(Value::String(t)) if t == "Agent" => false,
+        Some(Value::String(t)) if t == "Group" && kind == AgentParam::AgentOrGroup => true,
+        Some(_) if kind == AgentParam::AgentOnly => {
+            return Err(bad("agent must be an Agent (objectType \"Agent\")"))
+        }
+        Some(_) => return Err(bad("agent must be an Agent or an identified Group")),
+    };
+    for (key, v) in obj {
+        let known = AGENT_KEYS.contains(&key.as_str()) || (is_group && key == "member");
+        if !known {
+            return Err(bad(&format!("agent has an unknown property {key:?}")));
+        }
+        let well_typed = match key.as_str() {
+            "account" => {
+                v.get("homePage").is_some_and(Value::is_string)
+                    && v.get("name").is_some_and(Value::is_string)
+                    && v.as_object().is_some_and(|a| a.len() == 2)
+            }
+            "member" => v.is_array(),
+            _ => v.is_string(),
+        };
+        if !well_typed {
+            return Err(bad(&format!("agent property {key:?} has the wrong type")));
+        }
     }
-    ifi_key(&agent).ok_or_else(|| {
-        ApiError::bad_param("agent", "agent must have an inverse functional identifier")
-    })
+    rules::check_agent(obj, &JsonPath::root())
+        .map_err(|e| ApiError::bad_param("agent", e.message))?;
+    ifi_key(&agent).ok_or_else(|| bad("agent must have an inverse functional identifier"))
 }

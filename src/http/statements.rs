@@ -14,7 +14,7 @@ use super::error::ApiError;
 use super::multipart::{self, Part};
 use super::params::{
     header_str, http_date, iri_param, param_map, parse_agent_param, parse_query, parse_uuid_param,
-    version_of,
+    version_of, AgentParam,
 };
 use super::{auth, set_header, AppState, VERSION_HEADER};
 use crate::auth::{Principal, ReadAccess};
@@ -435,7 +435,7 @@ fn parse_get(
         ..StatementQuery::default()
     };
     if let Some(agent) = map.get("agent") {
-        query.agent = Some(parse_agent_param(agent)?);
+        query.agent = Some(parse_agent_param(agent, AgentParam::AgentOrGroup)?);
     }
     if let Some(verb) = map.get("verb") {
         query.verb = Some(iri_param("verb", verb)?);

@@ -184,12 +184,13 @@ pub trait Store: Send + Sync + 'static {
         scope: &DocumentScope,
         id: &str,
     ) -> Result<Option<Document>, StoreError>;
-    /// Ids of the documents in `scope` changed after `since_ms`.
+    /// Ids, with their last change (ms), of the documents in `scope`
+    /// changed after `since_ms`, ordered by id.
     async fn document_ids(
         &self,
         scope: &DocumentScope,
         since_ms: Option<i64>,
-    ) -> Result<Vec<String>, StoreError>;
+    ) -> Result<Vec<(String, i64)>, StoreError>;
     /// Writes one document after checking `precondition` against it, in one
     /// atomic step. Returns the document as stored.
     async fn put_document(

@@ -773,12 +773,12 @@ impl Store for SqliteStore {
         &self,
         scope: &DocumentScope,
         since_ms: Option<i64>,
-    ) -> Result<Vec<String>, StoreError> {
+    ) -> Result<Vec<(String, i64)>, StoreError> {
         let scope = scope.clone();
         self.read(move |conn| {
             let mut stmt = conn
                 .prepare_cached(
-                    "SELECT doc_id FROM documents
+                    "SELECT doc_id, updated FROM documents
                      WHERE kind = ?1 AND activity = ?2 AND agent = ?3 AND (?4 IS NULL OR registration = ?4) AND updated > ?5
                      ORDER BY doc_id",
                 )
@@ -786,7 +786,7 @@ impl Store for SqliteStore {
             let rows = stmt
                 .query_map(
                     params![scope.kind.as_i64(), scope.activity, scope.agent, scope.registration, since_ms.unwrap_or(i64::MIN)],
-                    |r| r.get(0),
+                    |r| Ok((r.get(0)?, r.get(1)?)),
                 )
                 .map_err(backend)?
                 .collect::<Result<_, _>>()
