@@ -18,7 +18,7 @@ async fn get_about() -> HttpResponse {
     HttpResponse::Ok().json(json!({
         "version": XapiVersion::SUPPORTED,
         "extensions": {
-            "https://trellis.dev/xapi/extensions/server": {
+            "urn:trellis:about:server": {
                 "name": "Trellis",
                 "version": env!("CARGO_PKG_VERSION")
             }
