@@ -218,7 +218,9 @@ async fn store_statements(
                         "the statementId parameter differs from the statement's id",
                     ))
                 }
-                _ => set_id(&mut statement, put_id, version, &path)?,
+                _ => {
+                    statement.ensure_id_or(put_id);
+                }
             }
         }
         let id = statement.ensure_id();
@@ -239,21 +241,6 @@ async fn store_statements(
         })
         .collect();
     Ok(state.store.insert_statements(batch, attachments).await?)
-}
-
-fn set_id(
-    statement: &mut Statement,
-    id: Uuid,
-    version: XapiVersion,
-    path: &JsonPath,
-) -> Result<(), ApiError> {
-    if statement.id().is_some() {
-        return Ok(());
-    }
-    let mut body = statement.original().clone();
-    body.insert("id".into(), id.to_string().into());
-    *statement = Statement::parse(Value::Object(body), version, path)?;
-    Ok(())
 }
 
 /// Matches multipart parts to the attachments the statements declare and

@@ -94,12 +94,17 @@ impl Statement {
 
     /// Gives the statement its id, keeping one the client sent.
     pub fn ensure_id(&mut self) -> Uuid {
-        if let Some(id) = self.id() {
+        self.ensure_id_or(Uuid::new_v4())
+    }
+
+    /// Keeps the client's id, or gives the statement `id` (a PUT's
+    /// `statementId`) when it has none.
+    pub fn ensure_id_or(&mut self, id: Uuid) -> Uuid {
+        if let Some(own) = self.id() {
             // Store the canonical lower-case form so lookups are exact.
-            self.body.insert("id".into(), id.to_string().into());
-            return id;
+            self.body.insert("id".into(), own.to_string().into());
+            return own;
         }
-        let id = Uuid::new_v4();
         // `id` goes first so stored statements read naturally.
         let mut body = Map::with_capacity(self.body.len() + 1);
         body.insert("id".into(), id.to_string().into());
