@@ -19,6 +19,7 @@
 
 pub mod contract;
 pub mod documents;
+pub mod mongo;
 pub mod sqlite;
 
 use async_trait::async_trait;
@@ -215,4 +216,49 @@ pub trait Store: Send + Sync + 'static {
     async fn credentials(&self) -> Result<Vec<Credential>, StoreError>;
     /// Deletes a credential; false when there was none.
     async fn revoke_credential(&self, key: &str) -> Result<bool, StoreError>;
+}
+
+/// The index keys a statement is found by, one string each: `a|` agent,
+/// `A|` related agent, `v|` verb, `o|` activity, `O|` related activity,
+/// `r|` registration, `u|` the sending credential. Sorted, deduplicated.
+/// A statement whose object is a StatementRef also gets its target's keys
+/// (except `u|`), added by the backend.
+pub(crate) fn term_keys(new: &NewStatement) -> Vec<String> {
+    let t = new.statement.terms();
+    let mut rows = Vec::with_capacity(8);
+    rows.extend(t.agents.iter().map(|a| format!("a|{a}")));
+    rows.extend(t.related_agents.iter().map(|a| format!("A|{a}")));
+    rows.push(format!("v|{}", t.verb));
+    rows.extend(t.activity.iter().map(|a| format!("o|{a}")));
+    rows.extend(t.related_activities.iter().map(|a| format!("O|{a}")));
+    rows.extend(t.registration.iter().map(|r| format!("r|{r}")));
+    rows.push(format!("u|{}", new.authority_key));
+    rows.sort();
+    rows.dedup();
+    rows
+}
+
+/// The query's filters as `term_keys` strings; a statement matches when it
+/// has all of them.
+pub(crate) fn query_terms(q: &StatementQuery) -> Vec<String> {
+    let mut terms = Vec::new();
+    if let Some(a) = &q.agent {
+        terms.push(format!("{}|{a}", if q.related_agents { 'A' } else { 'a' }));
+    }
+    if let Some(r) = &q.registration {
+        terms.push(format!("r|{r}"));
+    }
+    if let Some(a) = &q.activity {
+        terms.push(format!(
+            "{}|{a}",
+            if q.related_activities { 'O' } else { 'o' }
+        ));
+    }
+    if let Some(v) = &q.verb {
+        terms.push(format!("v|{v}"));
+    }
+    if let Some(k) = &q.authority_key {
+        terms.push(format!("u|{k}"));
+    }
+    terms
 }

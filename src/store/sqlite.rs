@@ -304,21 +304,6 @@ fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
-fn term_rows(new: &NewStatement) -> Vec<String> {
-    let t = new.statement.terms();
-    let mut rows = Vec::with_capacity(8);
-    rows.extend(t.agents.iter().map(|a| format!("a|{a}")));
-    rows.extend(t.related_agents.iter().map(|a| format!("A|{a}")));
-    rows.push(format!("v|{}", t.verb));
-    rows.extend(t.activity.iter().map(|a| format!("o|{a}")));
-    rows.extend(t.related_activities.iter().map(|a| format!("O|{a}")));
-    rows.extend(t.registration.iter().map(|r| format!("r|{r}")));
-    rows.push(format!("u|{}", new.authority_key));
-    rows.sort();
-    rows.dedup();
-    rows
-}
-
 fn insert_batch(
     txn: &Transaction<'_>,
     state: &WriterState,
@@ -399,7 +384,7 @@ fn insert_batch(
                 .map_err(backend)?
                 .is_some();
         let ref_target = new.statement.statement_ref_target();
-        let rows = term_rows(&new);
+        let rows = super::term_keys(&new);
         for (activity, definition) in defined_activities(new.statement.body()) {
             record_activity(txn, state, &activity, &definition, new.may_define)?;
         }
@@ -541,25 +526,7 @@ fn query_page(conn: &Connection, q: &StatementQuery) -> Result<StatementPage, St
             })
             .map_err(backend)?,
     };
-    let mut terms: Vec<String> = Vec::new();
-    if let Some(a) = &q.agent {
-        terms.push(format!("{}|{a}", if q.related_agents { 'A' } else { 'a' }));
-    }
-    if let Some(r) = &q.registration {
-        terms.push(format!("r|{r}"));
-    }
-    if let Some(a) = &q.activity {
-        terms.push(format!(
-            "{}|{a}",
-            if q.related_activities { 'O' } else { 'o' }
-        ));
-    }
-    if let Some(v) = &q.verb {
-        terms.push(format!("v|{v}"));
-    }
-    if let Some(k) = &q.authority_key {
-        terms.push(format!("u|{k}"));
-    }
+    let terms = super::query_terms(q);
     let mut args: Vec<rusqlite::types::Value> = Vec::new();
     let mut sql = String::from("SELECT s.seq, s.id, s.stored, s.voided, s.json FROM ");
     let seq_col = if terms.is_empty() {

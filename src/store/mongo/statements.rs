@@ -1,0 +1,421 @@
+//! The statement log on MongoDB: the write transaction and query filters.
+//!
+//! A statement document: `{_id: seq, sid, stored, voided, voids?, terms,
+//! json}`. `terms` holds `store::term_keys` (plus those inherited through a
+//! StatementRef); `json` is the exact stored text.
+
+use std::collections::{HashMap, HashSet};
+
+use futures_util::TryStreamExt;
+use mongodb::bson::{doc, spec::BinarySubtype, Binary, Bson, Document as BsonDocument};
+use mongodb::ClientSession;
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use super::{get_i64, get_str, map_error, now_ms, to_stored, Collections, TxnError};
+use crate::store::{
+    query_terms, term_keys, Attachment, Cursor, NewStatement, StatementPage, StatementQuery,
+    StoreError,
+};
+use crate::xapi::activity::{defined_activities, merge_definition};
+use crate::xapi::datatypes::format_timestamp;
+
+/// The counter document holding the last log position and `stored`.
+pub(super) const LOG_COUNTER: &str = "log";
+
+/// What can be worked out about a batch before talking to the server.
+pub(super) struct Prepared {
+    entries: Vec<Entry>,
+}
+
+struct Entry {
+    id: Uuid,
+    sid: String,
+    terms: Vec<String>,
+    voids: Option<String>,
+    ref_target: Option<String>,
+}
+
+pub(super) fn prepare(batch: &[NewStatement]) -> Result<Prepared, StoreError> {
+    let mut entries = Vec::with_capacity(batch.len());
+    for new in batch {
+        let Some(id) = new.statement.id() else {
+            return Err(StoreError::Invalid(
+                "a statement reached the store without an id".into(),
+            ));
+        };
+        entries.push(Entry {
+            id,
+            sid: id.to_string(),
+            terms: term_keys(new),
+            voids: new.statement.voided_target().map(|t| t.to_string()),
+            ref_target: new.statement.statement_ref_target().map(|t| t.to_string()),
+        });
+    }
+    Ok(Prepared { entries })
+}
+
+/// A statement of this batch that will be inserted.
+struct Pending<'a> {
+    index: usize,
+    entry: &'a Entry,
+    terms: Vec<String>,
+    voided: bool,
+}
+
+/// The body of the write transaction; see the module invariants in `mod.rs`.
+pub(super) async fn insert(
+    session: &mut ClientSession,
+    c: &Collections,
+    batch: &[NewStatement],
+    plan: &Prepared,
+    attachments: &[Attachment],
+) -> Result<Vec<Uuid>, TxnError> {
+    let sids: Vec<&str> = plan.entries.iter().map(|e| e.sid.as_str()).collect();
+    let mut existing: HashMap<String, String> = HashMap::new();
+    let mut cursor = c
+        .statements
+        .find(doc! {"sid": {"$in": &sids}})
+        .projection(doc! {"sid": 1, "json": 1})
+        .session(&mut *session)
+        .await?;
+    while let Some(d) = cursor.next(&mut *session).await.transpose()? {
+        existing.insert(get_str(&d, "sid")?.to_owned(), get_str(&d, "json")?.to_owned());
+    }
+    drop(cursor);
+
+    let mut ids = Vec::with_capacity(batch.len());
+    let mut pending: Vec<Pending<'_>> = Vec::with_capacity(batch.len());
+    let mut pending_by_sid: HashMap<&str, usize> = HashMap::new();
+    for (index, (new, entry)) in batch.iter().zip(&plan.entries).enumerate() {
+        if let Some(json) = existing.get(&entry.sid) {
+            let stored: Map<String, Value> = serde_json::from_str(json)
+                .map_err(|_| StoreError::Invalid("a stored statement is not JSON".into()))?;
+            if new.statement.is_equivalent_to(&stored) {
+                ids.push(entry.id);
+                continue;
+            }
+            return Err(StoreError::Conflict(entry.id).into());
+        }
+        if let Some(&earlier) = pending_by_sid.get(entry.sid.as_str()) {
+            if new
+                .statement
+                .is_equivalent_to(batch[pending[earlier].index].statement.body())
+            {
+                ids.push(entry.id);
+                continue;
+            }
+            return Err(StoreError::Conflict(entry.id).into());
+        }
+        if let Some(target) = &entry.voids {
+            void_target(session, c, target, &mut pending, &pending_by_sid).await?;
+        }
+        let voided = entry.voids.is_none() && voided_before(session, c, &entry.sid, &pending).await?;
+        let mut terms = entry.terms.clone();
+        if let Some(target) = &entry.ref_target {
+            inherit_terms(session, c, target, &pending, &pending_by_sid, &mut terms).await?;
+        }
+        pending_by_sid.insert(&entry.sid, pending.len());
+        pending.push(Pending {
+            index,
+            entry,
+            terms,
+            voided,
+        });
+        ids.push(entry.id);
+    }
+    if pending.is_empty() {
+        return Ok(ids);
+    }
+
+    let (first_seq, stored_ms) = allocate(session, c, pending.len()).await?;
+    let stored =
+        format_timestamp(chrono::DateTime::from_timestamp_millis(stored_ms).unwrap_or_default());
+    let mut docs = Vec::with_capacity(pending.len());
+    for (offset, p) in pending.iter().enumerate() {
+        let new = &batch[p.index];
+        let mut d = doc! {
+            "_id": first_seq + offset as i64,
+            "sid": &p.entry.sid,
+            "stored": stored_ms,
+            "voided": p.voided,
+            "terms": &p.terms,
+            "json": new.statement.stored_json(&new.json, &stored),
+        };
+        if let Some(target) = &p.entry.voids {
+            d.insert("voids", target);
+        }
+        docs.push(d);
+    }
+    c.statements
+        .insert_many(docs)
+        .session(&mut *session)
+        .await?;
+    record_activities(session, c, batch, &pending).await?;
+    for a in attachments {
+        c.attachments
+            .update_one(
+                doc! {"_id": &a.sha2},
+                doc! {"$setOnInsert": {
+                    "content_type": &a.content_type,
+                    "data": Binary { subtype: BinarySubtype::Generic, bytes: a.data.clone() },
+                }},
+            )
+            .upsert(true)
+            .session(&mut *session)
+            .await?;
+    }
+    Ok(ids)
+}
+
+/// Marks `target` voided, in this batch or in the store. A voiding statement
+/// cannot itself be voided.
+async fn void_target(
+    session: &mut ClientSession,
+    c: &Collections,
+    target: &str,
+    pending: &mut [Pending<'_>],
+    pending_by_sid: &HashMap<&str, usize>,
+) -> Result<(), TxnError> {
+    let refused = || {
+        StoreError::Invalid(format!(
+            "statement {target} is a voiding statement, and a voiding statement cannot be voided"
+        ))
+    };
+    if let Some(&i) = pending_by_sid.get(target) {
+        if pending[i].entry.voids.is_some() {
+            return Err(refused().into());
+        }
+        pending[i].voided = true;
+        return Ok(());
+    }
+    let found = c
+        .statements
+        .find_one(doc! {"sid": target})
+        .projection(doc! {"voids": 1})
+        .session(&mut *session)
+        .await?;
+    if let Some(d) = found {
+        if matches!(d.get("voids"), Some(Bson::String(_))) {
+            return Err(refused().into());
+        }
+        c.statements
+            .update_one(doc! {"sid": target}, doc! {"$set": {"voided": true}})
+            .session(&mut *session)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Whether a voiding statement for `sid` arrived before it.
+async fn voided_before(
+    session: &mut ClientSession,
+    c: &Collections,
+    sid: &str,
+    pending: &[Pending<'_>],
+) -> Result<bool, TxnError> {
+    if pending.iter().any(|p| p.entry.voids.as_deref() == Some(sid)) {
+        return Ok(true);
+    }
+    Ok(c
+        .statements
+        .find_one(doc! {"voids": sid})
+        .projection(doc! {"_id": 1})
+        .session(&mut *session)
+        .await?
+        .is_some())
+}
+
+/// A statement referring to another answers the filters of its target.
+async fn inherit_terms(
+    session: &mut ClientSession,
+    c: &Collections,
+    target: &str,
+    pending: &[Pending<'_>],
+    pending_by_sid: &HashMap<&str, usize>,
+    terms: &mut Vec<String>,
+) -> Result<(), TxnError> {
+    let inherited: Vec<String> = match pending_by_sid.get(target) {
+        Some(&i) => pending[i].terms.clone(),
+        None => match c
+            .statements
+            .find_one(doc! {"sid": target})
+            .projection(doc! {"terms": 1})
+            .session(&mut *session)
+            .await?
+        {
+            Some(d) => d
+                .get_array("terms")
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|t| t.as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            None => Vec::new(),
+        },
+    };
+    terms.extend(inherited.into_iter().filter(|t| !t.starts_with("u|")));
+    terms.sort();
+    terms.dedup();
+    Ok(())
+}
+
+/// Takes `n` log positions and this batch's `stored`, strictly after the
+/// last one, so Consistent-Through can be the last committed `stored`.
+/// Two transactions doing this conflict; the loser retries.
+async fn allocate(
+    session: &mut ClientSession,
+    c: &Collections,
+    n: usize,
+) -> Result<(i64, i64), TxnError> {
+    let counter = c
+        .counters
+        .find_one(doc! {"_id": LOG_COUNTER})
+        .session(&mut *session)
+        .await?;
+    let (seq, stored) = match &counter {
+        Some(d) => (get_i64(d, "seq")?, get_i64(d, "stored")?),
+        None => (0, 0),
+    };
+    let stored = now_ms().max(stored + 1);
+    let last = seq + n as i64;
+    c.counters
+        .update_one(
+            doc! {"_id": LOG_COUNTER},
+            doc! {"$set": {"seq": last, "stored": stored}},
+        )
+        .upsert(true)
+        .session(&mut *session)
+        .await?;
+    Ok((seq + 1, stored))
+}
+
+/// Records the Activity definitions the inserted statements carry: merged
+/// into the canonical one when the sender may define Activities, otherwise
+/// only for Activities not known yet.
+async fn record_activities(
+    session: &mut ClientSession,
+    c: &Collections,
+    batch: &[NewStatement],
+    pending: &[Pending<'_>],
+) -> Result<(), TxnError> {
+    let mut carried = Vec::new();
+    for p in pending {
+        let new = &batch[p.index];
+        for (id, definition) in defined_activities(new.statement.body()) {
+            carried.push((id, definition, new.may_define));
+        }
+    }
+    if carried.is_empty() {
+        return Ok(());
+    }
+    let wanted: Vec<&str> = carried.iter().map(|(id, _, _)| id.as_str()).collect();
+    let mut known: HashMap<String, Map<String, Value>> = HashMap::new();
+    let mut cursor = c
+        .activities
+        .find(doc! {"_id": {"$in": &wanted}})
+        .session(&mut *session)
+        .await?;
+    while let Some(d) = cursor.next(&mut *session).await.transpose()? {
+        let definition = serde_json::from_str(get_str(&d, "definition")?)
+            .map_err(|_| StoreError::Invalid("a stored definition is not JSON".into()))?;
+        known.insert(get_str(&d, "_id")?.to_owned(), definition);
+    }
+    drop(cursor);
+    let mut changed: HashSet<String> = HashSet::new();
+    for (id, definition, may_define) in carried {
+        match known.get_mut(&id) {
+            Some(_) if !may_define => {}
+            Some(current) => {
+                let before = current.clone();
+                merge_definition(current, &definition);
+                if *current != before {
+                    changed.insert(id);
+                }
+            }
+            None => {
+                known.insert(id.clone(), definition);
+                changed.insert(id);
+            }
+        }
+    }
+    for id in changed {
+        let text = serde_json::to_string(&known[&id])
+            .map_err(|e| StoreError::Invalid(format!("definition of {id}: {e}")))?;
+        c.activities
+            .replace_one(doc! {"_id": &id}, doc! {"_id": &id, "definition": text})
+            .upsert(true)
+            .session(&mut *session)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The last log position committed (0 before the first statement).
+async fn last_seq(c: &Collections) -> Result<i64, StoreError> {
+    match c
+        .counters
+        .find_one(doc! {"_id": LOG_COUNTER})
+        .await
+        .map_err(map_error)?
+    {
+        Some(d) => get_i64(&d, "seq"),
+        None => Ok(0),
+    }
+}
+
+pub(super) async fn query(c: &Collections, q: &StatementQuery) -> Result<StatementPage, StoreError> {
+    let snapshot = match q.snapshot_seq {
+        Some(s) => s,
+        None => last_seq(c).await?,
+    };
+    let mut filter = doc! {"voided": false};
+    let terms = query_terms(q);
+    match terms.len() {
+        0 => {}
+        1 => {
+            filter.insert("terms", &terms[0]);
+        }
+        _ => {
+            filter.insert("terms", doc! {"$all": &terms});
+        }
+    }
+    let mut seq = doc! {"$lte": snapshot};
+    if let Some(after) = q.after_seq {
+        seq.insert(if q.ascending { "$gt" } else { "$lt" }, after);
+    }
+    filter.insert("_id", seq);
+    if q.since_ms.is_some() || q.until_ms.is_some() {
+        let mut stored = BsonDocument::new();
+        if let Some(since) = q.since_ms {
+            stored.insert("$gt", since);
+        }
+        if let Some(until) = q.until_ms {
+            stored.insert("$lte", until);
+        }
+        filter.insert("stored", stored);
+    }
+    let limit = q.limit.max(1);
+    let docs: Vec<BsonDocument> = c
+        .statements
+        .find(filter)
+        .sort(doc! {"_id": if q.ascending { 1 } else { -1 }})
+        .limit(i64::try_from(limit + 1).unwrap_or(i64::MAX))
+        .await
+        .map_err(map_error)?
+        .try_collect()
+        .await
+        .map_err(map_error)?;
+    let mut statements = docs.iter().map(to_stored).collect::<Result<Vec<_>, _>>()?;
+    let next = if statements.len() > limit {
+        statements.truncate(limit);
+        statements.last().map(|s| Cursor {
+            after_seq: s.seq,
+            snapshot_seq: snapshot,
+        })
+    } else {
+        None
+    };
+    Ok(StatementPage { statements, next })
+}
