@@ -128,6 +128,10 @@ def server(tmp_path_factory):
     _SERVER_LOG = log_path
     port = _free_port()
     admin_secret = secrets.token_urlsafe(24)
+    if os.environ.get("TRELLIS_MONGODB_URI"):
+        # On MongoDB: a fresh database for this run, shared with the
+        # `trellis credentials` commands the tests run (they inherit it).
+        os.environ["TRELLIS_MONGODB_DATABASE"] = f"trellis_conformance_{uuid.uuid4().hex[:12]}"
     env = dict(os.environ)
     env.update({"TRELLIS_ADMIN_KEY": ADMIN_KEY, "TRELLIS_ADMIN_SECRET": admin_secret})
     env.setdefault("RUST_BACKTRACE", "1")
@@ -143,7 +147,11 @@ def server(tmp_path_factory):
         if proc.poll() is not None:
             break
         try:
-            if session.get(origin + "/healthz", timeout=2).status_code == 200:
+            # Ready when the store answers an authenticated query (a MongoDB
+            # store connects in the background after the listener is up).
+            if session.get(origin + "/xapi/statements?limit=1", timeout=5,
+                           auth=(ADMIN_KEY, admin_secret),
+                           headers={"X-Experience-API-Version": "2.0.0"}).status_code == 200:
                 ready = True
                 break
         except requests.RequestException:

@@ -15,6 +15,45 @@ export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
 step() { printf '\n==> %s\n' "$*"; }
 
+cleanups=()
+cleanup() { for c in "${cleanups[@]}"; do eval "$c"; done; }
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+step "MongoDB-wire test server (SecantusDB)"
+# The MongoDB backend is tested against a real MongoDB-wire server. Point
+# TRELLIS_TEST_MONGODB_URI at any MongoDB replica set (a real mongod) to use
+# it instead; the crash tests also need TRELLIS_TEST_MONGODB_SERVER, a server
+# program they can start and kill themselves.
+mongo_venv="$target_dir/mongodb-venv"
+if [ ! -x "$mongo_venv/bin/secantusd-py" ]; then
+  python3 -m venv "$mongo_venv"
+  "$mongo_venv/bin/pip" install --quiet --disable-pip-version-check SecantusDB==0.7.0b3
+fi
+export TRELLIS_TEST_MONGODB_SERVER="${TRELLIS_TEST_MONGODB_SERVER:-$mongo_venv/bin/secantusd-py}"
+if [ -z "${TRELLIS_TEST_MONGODB_URI:-}" ]; then
+  mongo_port=$(free_port)
+  mongo_dir=$(mktemp -d)
+  "$TRELLIS_TEST_MONGODB_SERVER" --host 127.0.0.1 --port "$mongo_port" --storage-path "$mongo_dir" \
+    >"$mongo_dir.log" 2>&1 &
+  mongo_pid=$!
+  cleanups+=("kill $mongo_pid 2>/dev/null; wait $mongo_pid 2>/dev/null; rm -rf '$mongo_dir' '$mongo_dir.log'")
+  python3 - "$mongo_port" <<'PY'
+import socket, sys, time
+deadline = time.time() + 60
+while True:
+    try:
+        socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=1).close()
+        break
+    except OSError:
+        if time.time() > deadline:
+            sys.exit("the MongoDB-wire server did not start")
+        time.sleep(0.2)
+PY
+  export TRELLIS_TEST_MONGODB_URI="mongodb://127.0.0.1:$mongo_port"
+fi
+echo "MongoDB tests use $TRELLIS_TEST_MONGODB_URI"
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
@@ -24,10 +63,10 @@ cargo clippy --all-targets --locked -- -D warnings
 step "cargo build"
 cargo build --locked
 
-step "cargo test (unit, storage contract, black-box)"
+step "cargo test (unit, storage contract on SQLite and MongoDB, black-box)"
 cargo test --locked
 
-step "conformance suite (conformance-tests/)"
+step "conformance suite (conformance-tests/), embedded store"
 venv="$target_dir/conformance-venv"
 if [ ! -x "$venv/bin/pytest" ] || ! cmp -s conformance-tests/requirements.txt "$venv/requirements.txt"; then
   python3 -m venv "$venv"
@@ -35,20 +74,23 @@ if [ ! -x "$venv/bin/pytest" ] || ! cmp -s conformance-tests/requirements.txt "$
   cp conformance-tests/requirements.txt "$venv/requirements.txt"
 fi
 export TRELLIS_BIN="${TRELLIS_BIN:-$target_dir/debug/trellis}"
-"$venv/bin/pytest" -q -p no:cacheprovider conformance-tests
+env -u TRELLIS_MONGODB_URI "$venv/bin/pytest" -q -p no:cacheprovider conformance-tests
+
+step "conformance suite (conformance-tests/), MongoDB store"
+TRELLIS_MONGODB_URI="$TRELLIS_TEST_MONGODB_URI" "$venv/bin/pytest" -q -p no:cacheprovider conformance-tests
 
 step "xAPI client library (clients/xapi-js: xAPI.js against a running server)"
 if ! command -v npm >/dev/null 2>&1; then
   apt-get update -qq && apt-get install -y -qq nodejs npm
 fi
 (cd clients/xapi-js && npm ci --silent --no-audit --no-fund)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(free_port)
 data=$(mktemp -d)
 secret=$(python3 -c 'import secrets; print(secrets.token_urlsafe(24))')
 TRELLIS_LOG=warn TRELLIS_ADMIN_KEY=client-test TRELLIS_ADMIN_SECRET="$secret" \
   "$TRELLIS_BIN" serve --listen "127.0.0.1:$port" --data-dir "$data" &
 server=$!
-trap 'kill $server 2>/dev/null; rm -rf "$data"' EXIT
+cleanups+=("kill $server 2>/dev/null; rm -rf '$data'")
 for _ in $(seq 100); do
   curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break
   sleep 0.1

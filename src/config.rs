@@ -9,6 +9,8 @@ use anyhow::Context as _;
 use clap::Args;
 use serde::Deserialize;
 
+pub use crate::store::mongo::MongoSettings;
+
 /// Settings shared by every subcommand that opens the store.
 #[derive(Debug, Clone, Args, Default)]
 pub struct StoreArgs {
@@ -18,6 +20,19 @@ pub struct StoreArgs {
     /// Directory of the embedded store [default: ./trellis-data].
     #[arg(long, env = "TRELLIS_DATA_DIR", global = true)]
     pub data_dir: Option<PathBuf>,
+    /// MongoDB connection string; selects the MongoDB backend instead of
+    /// the embedded store (e.g. mongodb://db1,db2,db3/trellis?replicaSet=rs0).
+    #[arg(long, env = "TRELLIS_MONGODB_URI", global = true)]
+    pub mongodb_uri: Option<String>,
+    /// MongoDB database [default: the one in the URI, else trellis].
+    #[arg(long, env = "TRELLIS_MONGODB_DATABASE", global = true)]
+    pub mongodb_database: Option<String>,
+    /// MongoDB write concern: majority or a number of nodes [default: majority].
+    #[arg(long, env = "TRELLIS_MONGODB_WRITE_CONCERN", global = true)]
+    pub mongodb_write_concern: Option<String>,
+    /// Whether MongoDB writes wait for the journal [default: true].
+    #[arg(long, env = "TRELLIS_MONGODB_JOURNAL", global = true)]
+    pub mongodb_journal: Option<bool>,
 }
 
 /// Settings of `trellis serve`.
@@ -55,6 +70,10 @@ struct FileSettings {
     max_page: Option<usize>,
     public_url: Option<String>,
     log_format: Option<String>,
+    mongodb_uri: Option<String>,
+    mongodb_database: Option<String>,
+    mongodb_write_concern: Option<String>,
+    mongodb_journal: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,6 +85,8 @@ pub struct Settings {
     pub max_page: usize,
     pub public_url: Option<String>,
     pub json_logs: bool,
+    /// `Some`: the MongoDB backend; `None`: the embedded store in `data_dir`.
+    pub mongodb: Option<MongoSettings>,
 }
 
 impl Settings {
@@ -103,6 +124,21 @@ impl Settings {
             max_page: serve.max_page.or(file.max_page).unwrap_or(1000),
             public_url: serve.public_url.clone().or(file.public_url),
             json_logs,
+            mongodb: store.mongodb_uri.clone().or(file.mongodb_uri).map(|uri| {
+                let mut m = MongoSettings::new(uri);
+                m.database = store.mongodb_database.clone().or(file.mongodb_database);
+                if let Some(w) = store
+                    .mongodb_write_concern
+                    .clone()
+                    .or(file.mongodb_write_concern)
+                {
+                    m.write_concern = w;
+                }
+                if let Some(j) = store.mongodb_journal.or(file.mongodb_journal) {
+                    m.journal = j;
+                }
+                m
+            }),
         };
         anyhow::ensure!(settings.max_batch > 0, "max_batch must be at least 1");
         anyhow::ensure!(settings.max_page > 0, "max_page must be at least 1");
@@ -143,7 +179,7 @@ mod tests {
         .unwrap();
         let store = StoreArgs {
             config: Some(path),
-            data_dir: None,
+            ..StoreArgs::default()
         };
         let serve = ServeArgs {
             listen: Some("127.0.0.1:7000".into()),
@@ -156,13 +192,37 @@ mod tests {
     }
 
     #[test]
+    fn a_mongodb_uri_selects_the_mongodb_backend() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("trellis.toml");
+        std::fs::write(
+            &path,
+            "mongodb_uri = \"mongodb://db/x\"\nmongodb_write_concern = \"2\"\n",
+        )
+        .unwrap();
+        let store = StoreArgs {
+            config: Some(path),
+            mongodb_database: Some("lrs".into()),
+            ..StoreArgs::default()
+        };
+        let s = Settings::load(&store, &ServeArgs::default()).unwrap();
+        let m = s.mongodb.expect("mongodb selected");
+        assert_eq!(m.uri, "mongodb://db/x");
+        assert_eq!(m.database.as_deref(), Some("lrs"));
+        assert_eq!(m.write_concern, "2");
+        assert!(m.journal);
+        let embedded = Settings::load(&StoreArgs::default(), &ServeArgs::default()).unwrap();
+        assert!(embedded.mongodb.is_none());
+    }
+
+    #[test]
     fn unknown_file_keys_are_an_error() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("trellis.toml");
         std::fs::write(&path, "lisen = \"x\"\n").unwrap();
         let store = StoreArgs {
             config: Some(path),
-            data_dir: None,
+            ..StoreArgs::default()
         };
         assert!(Settings::load(&store, &ServeArgs::default()).is_err());
     }

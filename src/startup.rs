@@ -12,7 +12,7 @@ use anyhow::Context as _;
 use crate::auth::{create_credential, Authenticator, Scope};
 use crate::config::Settings;
 use crate::http::{self, AppState, Limits};
-use crate::store::sqlite::SqliteStore;
+use crate::store::OpenedStore;
 use crate::store::Store;
 
 pub struct Application {
@@ -22,8 +22,16 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: &Settings) -> anyhow::Result<Application> {
-        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&settings.data_dir)?);
-        ensure_credentials(store.as_ref()).await?;
+        let opened = crate::store::open(settings).await?;
+        let store: Arc<dyn Store> = opened.store.clone();
+        if opened.backend() == "sqlite" {
+            opened.initialize().await?;
+            ensure_credentials(store.as_ref()).await?;
+        } else {
+            // MongoDB may be down at start: serve (answering 503 and not
+            // ready) while connecting in the background.
+            tokio::spawn(bootstrap(opened));
+        }
         let listener = TcpListener::bind(&settings.listen)
             .with_context(|| format!("binding {}", settings.listen))?;
         let port = listener.local_addr()?.port();
@@ -76,6 +84,19 @@ fn cors() -> Cors {
         .allow_any_header()
         .expose_any_header()
         .max_age(86_400)
+}
+
+/// Makes a store that may still be unreachable usable, then applies the
+/// credential settings; retries each step until it succeeds.
+async fn bootstrap(opened: OpenedStore) {
+    opened.initialize_with_retry().await;
+    let mut wait = std::time::Duration::from_secs(1);
+    while let Err(e) = ensure_credentials(opened.store.as_ref()).await {
+        tracing::warn!(error = %e, "applying the credential settings failed; retrying");
+        tokio::time::sleep(wait).await;
+        wait = (wait * 2).min(std::time::Duration::from_secs(30));
+    }
+    tracing::info!(backend = opened.backend(), "the store is ready");
 }
 
 /// Applies `TRELLIS_ADMIN_KEY` / `TRELLIS_ADMIN_SECRET`, and on a first

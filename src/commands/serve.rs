@@ -7,7 +7,14 @@ pub async fn run(store: &StoreArgs, args: &ServeArgs) -> anyhow::Result<()> {
     let settings = Settings::load(store, args)?;
     crate::telemetry::init(settings.json_logs);
     let app = Application::build(&settings).await?;
-    tracing::info!(listen = %settings.listen, port = app.port(), data_dir = %settings.data_dir.display(), "Trellis is serving xAPI at /xapi/");
+    match &settings.mongodb {
+        Some(m) => {
+            tracing::info!(listen = %settings.listen, port = app.port(), database = m.database.as_deref().unwrap_or("(from the URI)"), "Trellis is serving xAPI at /xapi/ on MongoDB")
+        }
+        None => {
+            tracing::info!(listen = %settings.listen, port = app.port(), data_dir = %settings.data_dir.display(), "Trellis is serving xAPI at /xapi/")
+        }
+    }
     app.run_until_stopped().await?;
     Ok(())
 }

@@ -22,8 +22,13 @@ pub mod documents;
 pub mod mongo;
 pub mod sqlite;
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use async_trait::async_trait;
 use uuid::Uuid;
+
+use crate::config::Settings;
 
 use crate::xapi::Statement;
 pub use documents::{Document, DocumentScope, DocumentWrite, Precondition};
@@ -261,4 +266,64 @@ pub(crate) fn query_terms(q: &StatementQuery) -> Vec<String> {
         terms.push(format!("u|{k}"));
     }
     terms
+}
+
+/// The configured backend, opened but maybe not yet usable (a MongoDB
+/// server may still be unreachable).
+pub struct OpenedStore {
+    pub store: Arc<dyn Store>,
+    mongo: Option<Arc<mongo::MongoStore>>,
+}
+
+/// Opens the backend `settings` select: MongoDB when a URI is set,
+/// otherwise the embedded SQLite store in the data directory.
+pub async fn open(settings: &Settings) -> anyhow::Result<OpenedStore> {
+    Ok(match &settings.mongodb {
+        Some(m) => {
+            let store = mongo::MongoStore::connect(m).await?;
+            OpenedStore {
+                store: store.clone(),
+                mongo: Some(store),
+            }
+        }
+        None => OpenedStore {
+            store: Arc::new(sqlite::SqliteStore::open(&settings.data_dir)?),
+            mongo: None,
+        },
+    })
+}
+
+impl OpenedStore {
+    pub fn backend(&self) -> &'static str {
+        if self.mongo.is_some() {
+            "mongodb"
+        } else {
+            "sqlite"
+        }
+    }
+
+    /// One attempt at making the store usable. For MongoDB: reach the
+    /// server, check it has transactions, create the indexes.
+    pub async fn initialize(&self) -> Result<(), StoreError> {
+        match &self.mongo {
+            Some(m) => m.initialize().await,
+            None => Ok(()),
+        }
+    }
+
+    /// Retries `initialize` until it succeeds, waiting 1 s and doubling up
+    /// to 30 s between attempts, and logs every failure.
+    pub async fn initialize_with_retry(&self) {
+        let mut wait = Duration::from_secs(1);
+        loop {
+            match self.initialize().await {
+                Ok(()) => return,
+                Err(e) => {
+                    tracing::warn!(error = %e, retry_in_s = wait.as_secs(), backend = self.backend(), "the store is not usable yet; retrying");
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(Duration::from_secs(30));
+                }
+            }
+        }
+    }
 }

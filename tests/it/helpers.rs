@@ -4,7 +4,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{mpsc, Mutex};
 use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::STANDARD;
@@ -18,7 +18,7 @@ const ADMIN_SECRET: &str = "it-admin-secret";
 pub struct Server {
     child: Child,
     port: u16,
-    stdout: mpsc::Receiver<String>,
+    stdout: Mutex<mpsc::Receiver<String>>,
     seen: String,
 }
 
@@ -43,7 +43,44 @@ impl Server {
         Self::spawn(data, false, &[])
     }
 
+    /// A server on MongoDB (`uri`, database `database`); returns once the
+    /// store answers.
+    pub fn start_mongo(data: &Path, uri: &str, database: &str) -> Server {
+        let mut server = Self::spawn_env(
+            data,
+            true,
+            &[],
+            &[
+                ("TRELLIS_MONGODB_URI", uri),
+                ("TRELLIS_MONGODB_DATABASE", database),
+            ],
+        );
+        server.wait_ready();
+        server
+    }
+
     fn spawn(data: &Path, admin: bool, flags: &[&str]) -> Server {
+        Self::spawn_env(data, admin, flags, &[])
+    }
+
+    /// Waits until an authenticated query succeeds (the store is usable).
+    pub fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if let Ok((200, _)) = self.try_request(
+                Some((ADMIN_KEY, ADMIN_SECRET)),
+                "GET",
+                "/xapi/statements?limit=1",
+                None,
+            ) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("trellis did not become ready");
+    }
+
+    fn spawn_env(data: &Path, admin: bool, flags: &[&str], envs: &[(&str, &str)]) -> Server {
         let port = free_port();
         let mut cmd = Command::new(BIN);
         cmd.args([
@@ -56,6 +93,9 @@ impl Server {
         .args(flags)
         .env_remove("TRELLIS_ADMIN_KEY")
         .env_remove("TRELLIS_ADMIN_SECRET")
+        .env_remove("TRELLIS_MONGODB_URI")
+        .env_remove("TRELLIS_MONGODB_DATABASE")
+        .envs(envs.iter().copied())
         .env("TRELLIS_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null());
@@ -76,7 +116,7 @@ impl Server {
         let mut server = Server {
             child,
             port,
-            stdout: rx,
+            stdout: Mutex::new(rx),
             seen: String::new(),
         };
         server.wait_healthy();
@@ -113,6 +153,17 @@ impl Server {
             .expect("HTTP exchange")
     }
 
+    /// Like `request`, but also returns the response headers, and an error
+    /// instead of a panic when the exchange fails.
+    pub fn exchange(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> std::io::Result<(u16, String, String)> {
+        self.raw_request(Some((ADMIN_KEY, ADMIN_SECRET)), method, path, body)
+    }
+
     fn try_request(
         &self,
         auth: Option<(&str, &str)>,
@@ -120,6 +171,17 @@ impl Server {
         path: &str,
         body: Option<&Value>,
     ) -> std::io::Result<(u16, String)> {
+        self.raw_request(auth, method, path, body)
+            .map(|(status, _, body)| (status, body))
+    }
+
+    fn raw_request(
+        &self,
+        auth: Option<(&str, &str)>,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> std::io::Result<(u16, String, String)> {
         let mut stream = TcpStream::connect(("127.0.0.1", self.port))?;
         stream.set_read_timeout(Some(Duration::from_secs(30)))?;
         let body = body.map(|b| b.to_string()).unwrap_or_default();
@@ -140,18 +202,23 @@ impl Server {
         stream.read_to_end(&mut raw)?;
         let text = String::from_utf8_lossy(&raw).into_owned();
         let status = text.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
-        let body = text
+        let (head, body) = text
             .split_once("\r\n\r\n")
-            .map(|(_, b)| b.to_owned())
+            .map(|(h, b)| (h.to_owned(), b.to_owned()))
             .unwrap_or_default();
-        Ok((status, body))
+        Ok((status, head, body))
     }
 
     /// Reads stdout lines until one contains `needle`; returns all read.
     pub fn stdout_until(&mut self, needle: &str) -> String {
         let deadline = Instant::now() + Duration::from_secs(10);
         while !self.seen.contains(needle) && Instant::now() < deadline {
-            if let Ok(line) = self.stdout.recv_timeout(Duration::from_millis(100)) {
+            if let Ok(line) = self
+                .stdout
+                .lock()
+                .unwrap()
+                .recv_timeout(Duration::from_millis(100))
+            {
                 self.seen.push_str(&line);
                 self.seen.push('\n');
             }
@@ -160,7 +227,7 @@ impl Server {
     }
 
     pub fn stdout(&mut self) -> String {
-        while let Ok(line) = self.stdout.try_recv() {
+        while let Ok(line) = self.stdout.lock().unwrap().try_recv() {
             self.seen.push_str(&line);
             self.seen.push('\n');
         }
@@ -208,5 +275,74 @@ impl Cli {
             String::from_utf8_lossy(&out.stderr)
         );
         String::from_utf8(out.stdout).unwrap()
+    }
+}
+
+/// A MongoDB-wire server this test owns, so it can kill and restart it:
+/// `$TRELLIS_TEST_MONGODB_SERVER` is the server program (SecantusDB's
+/// `secantusd-py`, installed by scripts/test.sh), started with
+/// `--host 127.0.0.1 --port P --storage-path DIR`.
+pub struct MongoServer {
+    program: String,
+    port: u16,
+    storage: tempfile::TempDir,
+    child: Option<Child>,
+}
+
+impl MongoServer {
+    /// `None` (skip) when no server program is configured outside CI.
+    pub fn start() -> Option<MongoServer> {
+        let Ok(program) = std::env::var("TRELLIS_TEST_MONGODB_SERVER") else {
+            assert!(
+                std::env::var("CI").map_or(true, |v| v != "true"),
+                "TRELLIS_TEST_MONGODB_SERVER is not set under CI: the MongoDB tests must run"
+            );
+            eprintln!("skipped: TRELLIS_TEST_MONGODB_SERVER is not set");
+            return None;
+        };
+        let mut server = MongoServer {
+            program,
+            port: free_port(),
+            storage: tempfile::tempdir().unwrap(),
+            child: None,
+        };
+        server.restart();
+        Some(server)
+    }
+
+    pub fn uri(&self) -> String {
+        format!("mongodb://127.0.0.1:{}", self.port)
+    }
+
+    /// Starts the server (again, on the same port and storage) and waits
+    /// until it accepts connections.
+    pub fn restart(&mut self) {
+        let child = Command::new(&self.program)
+            .args(["--host", "127.0.0.1", "--port", &self.port.to_string()])
+            .arg("--storage-path")
+            .arg(self.storage.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the MongoDB server starts");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(Instant::now() < deadline, "MongoDB did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn kill_9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for MongoServer {
+    fn drop(&mut self) {
+        self.kill_9();
     }
 }

@@ -3,6 +3,7 @@
 //! `conformance-tests/`.)
 
 mod helpers;
+mod mongo;
 
 use helpers::{Cli, Server};
 use serde_json::{json, Value};

@@ -332,9 +332,25 @@ async fn commit(session: &mut ClientSession) -> Result<(), mongodb::error::Error
     }
 }
 
-/// Whether the whole transaction may simply run again.
+/// Whether the whole transaction may simply run again: after a write
+/// conflict or a duplicate key (another instance got there first). Not when
+/// the server is unreachable: that fails at once with 503, so clients learn
+/// of an outage within the server selection timeout instead of hanging.
 fn retryable(e: &mongodb::error::Error) -> bool {
+    if unreachable(e) {
+        return false;
+    }
     e.contains_label(TRANSIENT_TRANSACTION_ERROR) || is_duplicate_key(e)
+}
+
+fn unreachable(e: &mongodb::error::Error) -> bool {
+    matches!(
+        e.kind.as_ref(),
+        ErrorKind::Io(_)
+            | ErrorKind::ServerSelection { .. }
+            | ErrorKind::ConnectionPoolCleared { .. }
+            | ErrorKind::Shutdown
+    )
 }
 
 async fn backoff(attempt: u32) {
@@ -367,20 +383,17 @@ const UNAVAILABLE_CODES: &[i32] = &[
 /// Maps a driver error: the server being unreachable is `Unavailable`
 /// (503 with Retry-After); anything else is a backend error (500).
 fn map_error(e: mongodb::error::Error) -> StoreError {
-    let unavailable = match e.kind.as_ref() {
-        ErrorKind::Io(_)
-        | ErrorKind::ServerSelection { .. }
-        | ErrorKind::ConnectionPoolCleared { .. }
-        | ErrorKind::Shutdown => true,
-        ErrorKind::Command(c) => UNAVAILABLE_CODES.contains(&c.code),
-        ErrorKind::Write(mongodb::error::WriteFailure::WriteConcernError(_)) => true,
-        ErrorKind::InsertMany(m) => m.write_concern_error.is_some(),
-        _ => {
-            e.contains_label(TRANSIENT_TRANSACTION_ERROR)
-                || e.contains_label(UNKNOWN_TRANSACTION_COMMIT_RESULT)
-                || e.contains_label(mongodb::error::RETRYABLE_WRITE_ERROR)
-        }
-    };
+    let unavailable = unreachable(&e)
+        || match e.kind.as_ref() {
+            ErrorKind::Command(c) => UNAVAILABLE_CODES.contains(&c.code),
+            ErrorKind::Write(mongodb::error::WriteFailure::WriteConcernError(_)) => true,
+            ErrorKind::InsertMany(m) => m.write_concern_error.is_some(),
+            _ => {
+                e.contains_label(TRANSIENT_TRANSACTION_ERROR)
+                    || e.contains_label(UNKNOWN_TRANSACTION_COMMIT_RESULT)
+                    || e.contains_label(mongodb::error::RETRYABLE_WRITE_ERROR)
+            }
+        };
     if unavailable {
         StoreError::Unavailable(format!("MongoDB: {e}"))
     } else {
@@ -714,10 +727,7 @@ mod tests {
         let mut s = MongoSettings::new("mongodb://127.0.0.1".into());
         assert!(s.write_concern().is_ok());
         s.write_concern = "2".into();
-        assert_eq!(
-            s.write_concern().unwrap().w,
-            Some(Acknowledgment::Nodes(2))
-        );
+        assert_eq!(s.write_concern().unwrap().w, Some(Acknowledgment::Nodes(2)));
         s.write_concern = "all".into();
         assert!(s.write_concern().is_err());
         s.write_concern = "0".into();

@@ -80,7 +80,10 @@ pub(super) async fn insert(
         .session(&mut *session)
         .await?;
     while let Some(d) = cursor.next(&mut *session).await.transpose()? {
-        existing.insert(get_str(&d, "sid")?.to_owned(), get_str(&d, "json")?.to_owned());
+        existing.insert(
+            get_str(&d, "sid")?.to_owned(),
+            get_str(&d, "json")?.to_owned(),
+        );
     }
     drop(cursor);
 
@@ -110,7 +113,8 @@ pub(super) async fn insert(
         if let Some(target) = &entry.voids {
             void_target(session, c, target, &mut pending, &pending_by_sid).await?;
         }
-        let voided = entry.voids.is_none() && voided_before(session, c, &entry.sid, &pending).await?;
+        let voided =
+            entry.voids.is_none() && voided_before(session, c, &entry.sid, &pending).await?;
         let mut terms = entry.terms.clone();
         if let Some(target) = &entry.ref_target {
             inherit_terms(session, c, target, &pending, &pending_by_sid, &mut terms).await?;
@@ -214,11 +218,13 @@ async fn voided_before(
     sid: &str,
     pending: &[Pending<'_>],
 ) -> Result<bool, TxnError> {
-    if pending.iter().any(|p| p.entry.voids.as_deref() == Some(sid)) {
+    if pending
+        .iter()
+        .any(|p| p.entry.voids.as_deref() == Some(sid))
+    {
         return Ok(true);
     }
-    Ok(c
-        .statements
+    Ok(c.statements
         .find_one(doc! {"voids": sid})
         .projection(doc! {"_id": 1})
         .session(&mut *session)
@@ -365,7 +371,10 @@ async fn last_seq(c: &Collections) -> Result<i64, StoreError> {
     }
 }
 
-pub(super) async fn query(c: &Collections, q: &StatementQuery) -> Result<StatementPage, StoreError> {
+pub(super) async fn query(
+    c: &Collections,
+    q: &StatementQuery,
+) -> Result<StatementPage, StoreError> {
     let snapshot = match q.snapshot_seq {
         Some(s) => s,
         None => last_seq(c).await?,
