@@ -6,6 +6,7 @@
 
 use futures_util::TryStreamExt;
 use mongodb::bson::{doc, spec::BinarySubtype, Binary, Document as BsonDocument};
+use mongodb::options::Hint;
 use mongodb::{ClientSession, Collection};
 
 use super::{get_i64, get_str, map_error, now_ms, TxnError};
@@ -75,6 +76,7 @@ pub(super) async fn ids(
         .find(filter)
         .projection(doc! {"doc_id": 1, "updated": 1})
         .sort(doc! {"doc_id": 1})
+        .hint(Hint::Name(super::DOCUMENT_KEY_INDEX.into()))
         .await
         .map_err(map_error)?
         .try_collect()

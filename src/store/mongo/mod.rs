@@ -35,7 +35,8 @@ use futures_util::TryStreamExt;
 use mongodb::bson::{doc, Bson, Document as BsonDocument};
 use mongodb::error::{ErrorKind, TRANSIENT_TRANSACTION_ERROR, UNKNOWN_TRANSACTION_COMMIT_RESULT};
 use mongodb::options::{
-    Acknowledgment, ClientOptions, IndexOptions, ReadConcern, TransactionOptions, WriteConcern,
+    Acknowledgment, ClientOptions, Hint, IndexOptions, ReadConcern, TransactionOptions,
+    WriteConcern,
 };
 use mongodb::{Client, ClientSession, Collection, Database, IndexModel};
 use serde_json::Value;
@@ -184,8 +185,11 @@ impl MongoStore {
                     .into(),
             ));
         }
-        for (collection, keys, unique, partial) in index_plan() {
-            let mut options = IndexOptions::builder().unique(unique).build();
+        for (collection, name, keys, unique, partial) in index_plan() {
+            let mut options = IndexOptions::builder()
+                .name(name.to_owned())
+                .unique(unique)
+                .build();
             if let Some(filter) = partial {
                 options.partial_filter_expression = Some(filter);
             }
@@ -230,28 +234,57 @@ impl MongoStore {
     }
 }
 
-/// Every index Trellis needs: (collection, keys, unique, partial filter).
-/// Statement queries use `terms` (agent, verb, activity, registration,
-/// related agents and activities, the sending credential) with `_id`, which
-/// is the log order.
-fn index_plan() -> Vec<(&'static str, BsonDocument, bool, Option<BsonDocument>)> {
+/// The built-in index on `_id`: the log order of statements.
+const LOG_ORDER_INDEX: &str = "_id_";
+/// Statement queries: `terms` (agent, verb, activity, registration, related
+/// agents and activities, the sending credential) then log order.
+const TERMS_INDEX: &str = "terms_seq";
+const VOIDS_INDEX: &str = "voids";
+const DOCUMENT_KEY_INDEX: &str = "document_key";
+const CREDENTIAL_ORDER_INDEX: &str = "created_key";
+
+type IndexSpec = (
+    &'static str,
+    &'static str,
+    BsonDocument,
+    bool,
+    Option<BsonDocument>,
+);
+
+/// Every index Trellis needs: (collection, name, keys, unique, partial
+/// filter). Queries name the index they use (`hint`), so none can fall back
+/// to a collection scan.
+fn index_plan() -> Vec<IndexSpec> {
     vec![
-        ("statements", doc! {"sid": 1}, true, None),
-        ("statements", doc! {"terms": 1, "_id": 1}, false, None),
+        ("statements", "sid", doc! {"sid": 1}, true, None),
         (
             "statements",
+            TERMS_INDEX,
+            doc! {"terms": 1, "_id": 1},
+            false,
+            None,
+        ),
+        (
+            "statements",
+            VOIDS_INDEX,
             doc! {"voids": 1},
             false,
             Some(doc! {"voids": {"$type": "string"}}),
         ),
-        ("statements", doc! {"stored": 1}, false, None),
         (
             "documents",
+            DOCUMENT_KEY_INDEX,
             doc! {"kind": 1, "activity": 1, "agent": 1, "registration": 1, "doc_id": 1},
             true,
             None,
         ),
-        ("credentials", doc! {"created": 1, "_id": 1}, false, None),
+        (
+            "credentials",
+            CREDENTIAL_ORDER_INDEX,
+            doc! {"created": 1, "_id": 1},
+            false,
+            None,
+        ),
     ]
 }
 
@@ -538,6 +571,7 @@ impl Store for MongoStore {
             .statements
             .find(doc! {"_id": {"$gt": after}})
             .sort(doc! {"_id": 1})
+            .hint(Hint::Name(LOG_ORDER_INDEX.into()))
             .limit(i64::try_from(limit).unwrap_or(i64::MAX))
             .await
             .map_err(map_error)?
@@ -662,6 +696,7 @@ impl Store for MongoStore {
             .credentials
             .find(doc! {})
             .sort(doc! {"created": 1, "_id": 1})
+            .hint(Hint::Name(CREDENTIAL_ORDER_INDEX.into()))
             .await
             .map_err(map_error)?
             .try_collect()
@@ -719,6 +754,68 @@ mod tests {
         };
         store.initialize().await.unwrap();
         store.ping().await.unwrap();
+        store.drop_database().await.unwrap();
+    }
+
+    /// The winning plan of `find` on `statements`, as the server explains it.
+    async fn explain(store: &MongoStore, find: BsonDocument) -> String {
+        let explained = store
+            .db
+            .run_command(doc! {"explain": find, "verbosity": "queryPlanner"})
+            .await
+            .unwrap();
+        let planner = explained.get_document("queryPlanner").unwrap();
+        planner.get_document("winningPlan").unwrap().to_string()
+    }
+
+    #[tokio::test]
+    async fn no_statement_query_scans_the_collection() {
+        let Some(store) = test_store().await else {
+            return;
+        };
+        crate::store::contract::run_all(store.as_ref()).await;
+        let queries = [
+            StatementQuery::default(),
+            StatementQuery {
+                agent: Some("mbox:mailto:a@example.com".into()),
+                ..Default::default()
+            },
+            StatementQuery {
+                verb: Some("http://x.io/v".into()),
+                activity: Some("http://x.io/a".into()),
+                related_activities: true,
+                ascending: true,
+                after_seq: Some(3),
+                ..Default::default()
+            },
+            StatementQuery {
+                registration: Some(Uuid::nil().to_string()),
+                since_ms: Some(1),
+                until_ms: Some(i64::MAX),
+                ..Default::default()
+            },
+            StatementQuery {
+                since_ms: Some(1),
+                authority_key: Some("k".into()),
+                ..Default::default()
+            },
+        ];
+        for q in queries {
+            let p = statements::plan(&q, 1_000);
+            let plan = explain(
+                &store,
+                doc! {"find": "statements", "filter": p.filter, "sort": p.sort, "hint": p.hint, "limit": p.limit},
+            )
+            .await;
+            assert!(!plan.contains("COLLSCAN"), "{q:?} scans: {plan}");
+            assert!(plan.contains("IXSCAN"), "{q:?}: {plan}");
+        }
+        let log = explain(
+            &store,
+            doc! {"find": "statements", "filter": {"_id": {"$gt": 2}}, "sort": {"_id": 1}, "hint": LOG_ORDER_INDEX},
+        )
+        .await;
+        assert!(!log.contains("COLLSCAN"), "{log}");
         store.drop_database().await.unwrap();
     }
 

@@ -8,6 +8,7 @@ use std::collections::{HashMap, HashSet};
 
 use futures_util::TryStreamExt;
 use mongodb::bson::{doc, spec::BinarySubtype, Binary, Bson, Document as BsonDocument};
+use mongodb::options::Hint;
 use mongodb::ClientSession;
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -227,6 +228,7 @@ async fn voided_before(
     Ok(c.statements
         .find_one(doc! {"voids": sid})
         .projection(doc! {"_id": 1})
+        .hint(Hint::Name(super::VOIDS_INDEX.into()))
         .session(&mut *session)
         .await?
         .is_some())
@@ -371,14 +373,17 @@ async fn last_seq(c: &Collections) -> Result<i64, StoreError> {
     }
 }
 
-pub(super) async fn query(
-    c: &Collections,
-    q: &StatementQuery,
-) -> Result<StatementPage, StoreError> {
-    let snapshot = match q.snapshot_seq {
-        Some(s) => s,
-        None => last_seq(c).await?,
-    };
+/// A statement query as MongoDB runs it. The index is named explicitly:
+/// `terms_seq` when the query filters by any term, else the log order
+/// (`_id`), so no query ever scans the collection.
+pub(super) struct FindPlan {
+    pub filter: BsonDocument,
+    pub sort: BsonDocument,
+    pub hint: &'static str,
+    pub limit: i64,
+}
+
+pub(super) fn plan(q: &StatementQuery, snapshot: i64) -> FindPlan {
     let mut filter = doc! {"voided": false};
     let terms = query_terms(q);
     match terms.len() {
@@ -405,17 +410,39 @@ pub(super) async fn query(
         }
         filter.insert("stored", stored);
     }
-    let limit = q.limit.max(1);
+    FindPlan {
+        filter,
+        sort: doc! {"_id": if q.ascending { 1 } else { -1 }},
+        hint: if terms.is_empty() {
+            super::LOG_ORDER_INDEX
+        } else {
+            super::TERMS_INDEX
+        },
+        limit: i64::try_from(q.limit.max(1) + 1).unwrap_or(i64::MAX),
+    }
+}
+
+pub(super) async fn query(
+    c: &Collections,
+    q: &StatementQuery,
+) -> Result<StatementPage, StoreError> {
+    let snapshot = match q.snapshot_seq {
+        Some(s) => s,
+        None => last_seq(c).await?,
+    };
+    let find = plan(q, snapshot);
     let docs: Vec<BsonDocument> = c
         .statements
-        .find(filter)
-        .sort(doc! {"_id": if q.ascending { 1 } else { -1 }})
-        .limit(i64::try_from(limit + 1).unwrap_or(i64::MAX))
+        .find(find.filter)
+        .sort(find.sort)
+        .hint(Hint::Name(find.hint.into()))
+        .limit(find.limit)
         .await
         .map_err(map_error)?
         .try_collect()
         .await
         .map_err(map_error)?;
+    let limit = q.limit.max(1);
     let mut statements = docs.iter().map(to_stored).collect::<Result<Vec<_>, _>>()?;
     let next = if statements.len() > limit {
         statements.truncate(limit);
