@@ -52,6 +52,14 @@ const BACKEND: &str = "mongodb";
 /// How often a transaction is retried after a transient error (a write
 /// conflict with another instance, a primary election).
 const MAX_TRANSACTION_ATTEMPTS: u32 = 30;
+/// The longest one transaction attempt may take, commit included.
+const TRANSACTION_DEADLINE: Duration = Duration::from_secs(10);
+/// How long the server may spend on a commit (`maxCommitTimeMS`).
+const MAX_COMMIT_TIME: Duration = Duration::from_secs(5);
+/// How long after taking its `stored` a write can still become visible:
+/// the attempt deadline, the commit time, and one second of clock skew
+/// between instances.
+const WRITE_WINDOW_MS: i64 = 16_000;
 
 /// How to reach MongoDB; part of `Settings`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -158,6 +166,7 @@ impl MongoStore {
         let transaction = TransactionOptions::builder()
             .read_concern(ReadConcern::snapshot())
             .write_concern(write_concern)
+            .max_commit_time(MAX_COMMIT_TIME)
             .build();
         Ok(Arc::new(MongoStore {
             c: Collections::new(&db),
@@ -322,30 +331,45 @@ macro_rules! in_transaction {
                 .with_options(store.transaction.clone())
                 .await
                 .map_err(map_error)?;
-            let outcome = {
-                let $session: &mut ClientSession = &mut session;
-                $body
-            };
-            match outcome {
-                Ok(value) => match commit(&mut session).await {
-                    Ok(()) => break Ok(value),
-                    Err(e) if retryable(&e) && attempt < MAX_TRANSACTION_ATTEMPTS => {
-                        backoff(attempt).await;
-                        continue;
-                    }
-                    Err(e) => break Err(map_error(e)),
-                },
-                Err(TxnError::Store(e)) => {
+            // The whole attempt, commit included, has a deadline: a write
+            // that took its `stored` is visible within `WRITE_WINDOW` or
+            // never, which is what `consistent_through` relies on.
+            let attempt_outcome = tokio::time::timeout(TRANSACTION_DEADLINE, async {
+                let outcome = {
+                    let $session: &mut ClientSession = &mut session;
+                    $body
+                };
+                match outcome {
+                    Ok(value) => commit(&mut session)
+                        .await
+                        .map(|()| value)
+                        .map_err(|e| (TxnError::Driver(e), true)),
+                    Err(e) => Err((e, false)),
+                }
+            })
+            .await;
+            match attempt_outcome {
+                Ok(Ok(value)) => break Ok(value),
+                Ok(Err((TxnError::Store(e), _))) => {
                     let _ = session.abort_transaction().await;
                     break Err(e);
                 }
-                Err(TxnError::Driver(e)) => {
-                    let _ = session.abort_transaction().await;
+                Ok(Err((TxnError::Driver(e), committing))) => {
+                    if !committing {
+                        let _ = session.abort_transaction().await;
+                    }
                     if retryable(&e) && attempt < MAX_TRANSACTION_ATTEMPTS {
                         backoff(attempt).await;
                         continue;
                     }
                     break Err(map_error(e));
+                }
+                Err(_elapsed) => {
+                    let _ = session.abort_transaction().await;
+                    break Err(StoreError::Unavailable(format!(
+                        "MongoDB did not complete the write within {} s",
+                        TRANSACTION_DEADLINE.as_secs()
+                    )));
                 }
             }
         }
@@ -545,9 +569,11 @@ impl Store for MongoStore {
         Ok(out)
     }
 
-    /// The `stored` of the newest committed statement: every later write
-    /// gets a strictly greater one (see `statements::allocate`). Before the
-    /// first statement, now.
+    /// Every later write gets a `stored` strictly greater than the newest
+    /// committed one (see `statements::allocate`), and a write in flight
+    /// becomes visible within `WRITE_WINDOW_MS` of taking its `stored` or
+    /// never. So both the newest committed `stored` and
+    /// now - `WRITE_WINDOW_MS` are safe; the later of the two is answered.
     async fn consistent_through(&self) -> Result<i64, StoreError> {
         let c = self.ready()?;
         let counter = c
@@ -555,9 +581,10 @@ impl Store for MongoStore {
             .find_one(doc! {"_id": statements::LOG_COUNTER})
             .await
             .map_err(map_error)?;
+        let floor = now_ms() - WRITE_WINDOW_MS;
         Ok(match counter {
-            Some(d) => get_i64(&d, "stored")?,
-            None => now_ms(),
+            Some(d) => get_i64(&d, "stored")?.max(floor),
+            None => floor,
         })
     }
 
