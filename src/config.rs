@@ -42,6 +42,10 @@ pub struct ServeArgs {
     /// Log format: pretty or json [default: pretty].
     #[arg(long, env = "TRELLIS_LOG_FORMAT")]
     pub log_format: Option<String>,
+    /// Seconds a shutdown waits for requests in flight and background tasks
+    /// [default: 30].
+    #[arg(long, env = "TRELLIS_SHUTDOWN_TIMEOUT")]
+    pub shutdown_timeout: Option<u64>,
 }
 
 /// The optional TOML file; every key is optional.
@@ -55,6 +59,7 @@ struct FileSettings {
     max_page: Option<usize>,
     public_url: Option<String>,
     log_format: Option<String>,
+    shutdown_timeout: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,6 +71,7 @@ pub struct Settings {
     pub max_page: usize,
     pub public_url: Option<String>,
     pub json_logs: bool,
+    pub shutdown_timeout_secs: u64,
 }
 
 impl Settings {
@@ -103,6 +109,10 @@ impl Settings {
             max_page: serve.max_page.or(file.max_page).unwrap_or(1000),
             public_url: serve.public_url.clone().or(file.public_url),
             json_logs,
+            shutdown_timeout_secs: serve
+                .shutdown_timeout
+                .or(file.shutdown_timeout)
+                .unwrap_or(30),
         };
         anyhow::ensure!(settings.max_batch > 0, "max_batch must be at least 1");
         anyhow::ensure!(settings.max_page > 0, "max_page must be at least 1");

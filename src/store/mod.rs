@@ -16,9 +16,18 @@
 //!   statement it targets as well.
 //! - `consistent_through` is an instant up to which every statement with an
 //!   earlier `stored` is visible to queries.
+//! - `ping` is one cheap round trip to the backend (no table scan, no write):
+//!   `Ok` means the store can serve reads now. Readiness calls it every few
+//!   seconds under a short timeout, so it must not queue behind writes.
+//! - `flush` returns once every write accepted before the call has finished
+//!   and is durable, then lets the backend checkpoint its journal. Shutdown
+//!   calls it after the HTTP server stopped; the store stays usable after it.
 
 pub mod contract;
 pub mod documents;
+#[cfg(any(test, feature = "contract-tests"))]
+pub mod faulty;
+pub mod instrumented;
 pub mod sqlite;
 
 use async_trait::async_trait;
@@ -215,4 +224,11 @@ pub trait Store: Send + Sync + 'static {
     async fn credentials(&self) -> Result<Vec<Credential>, StoreError>;
     /// Deletes a credential; false when there was none.
     async fn revoke_credential(&self, key: &str) -> Result<bool, StoreError>;
+
+    /// One cheap round trip to the backend (see the contract above).
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Waits until every write accepted before the call is durable, then
+    /// checkpoints the backend's journal if it has one.
+    async fn flush(&self) -> Result<(), StoreError>;
 }
