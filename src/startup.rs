@@ -157,10 +157,11 @@ impl Application {
         match stopped_by_itself {
             Some(result) => result.context("the HTTP server failed")?,
             None => {
-                // Stops accepting, lets requests in flight finish (up to the
-                // server's shutdown timeout), then resolves `server`.
-                handle.stop(true).await;
-                server.await.context("the HTTP server failed")?;
+                // Stops accepting and lets requests in flight finish (up to
+                // the server's shutdown timeout). The server future runs the
+                // stop command, so it is polled alongside.
+                let (_, result) = tokio::join!(handle.stop(true), server);
+                result.context("the HTTP server failed")?;
             }
         }
         tracing::info!("HTTP server stopped; waiting for background tasks");

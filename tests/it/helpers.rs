@@ -43,7 +43,16 @@ impl Server {
         Self::spawn(data, false, &[])
     }
 
+    /// Logs JSON lines at level info to the file `log`.
+    pub fn start_logging_to(data: &Path, log: &Path) -> Server {
+        Self::spawn_with_log(data, true, &["--log-format", "json"], Some(log))
+    }
+
     fn spawn(data: &Path, admin: bool, flags: &[&str]) -> Server {
+        Self::spawn_with_log(data, admin, flags, None)
+    }
+
+    fn spawn_with_log(data: &Path, admin: bool, flags: &[&str], log: Option<&Path>) -> Server {
         let port = free_port();
         let mut cmd = Command::new(BIN);
         cmd.args([
@@ -56,9 +65,12 @@ impl Server {
         .args(flags)
         .env_remove("TRELLIS_ADMIN_KEY")
         .env_remove("TRELLIS_ADMIN_SECRET")
-        .env("TRELLIS_LOG", "warn")
+        .env("TRELLIS_LOG", if log.is_some() { "info" } else { "warn" })
         .stdout(Stdio::piped())
-        .stderr(Stdio::null());
+        .stderr(match log {
+            Some(path) => Stdio::from(std::fs::File::create(path).expect("log file")),
+            None => Stdio::null(),
+        });
         if admin {
             cmd.env("TRELLIS_ADMIN_KEY", ADMIN_KEY)
                 .env("TRELLIS_ADMIN_SECRET", ADMIN_SECRET);
@@ -120,31 +132,23 @@ impl Server {
         path: &str,
         body: Option<&Value>,
     ) -> std::io::Result<(u16, String)> {
-        let mut stream = TcpStream::connect(("127.0.0.1", self.port))?;
-        stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-        let body = body.map(|b| b.to_string()).unwrap_or_default();
-        let mut head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nX-Experience-API-Version: 2.0.0\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
-            body.len()
-        );
-        if let Some((key, secret)) = auth {
-            head.push_str(&format!(
-                "Authorization: Basic {}\r\n",
-                STANDARD.encode(format!("{key}:{secret}"))
-            ));
-        }
-        head.push_str("\r\n");
-        stream.write_all(head.as_bytes())?;
-        stream.write_all(body.as_bytes())?;
-        let mut raw = Vec::new();
-        stream.read_to_end(&mut raw)?;
-        let text = String::from_utf8_lossy(&raw).into_owned();
-        let status = text.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
-        let body = text
-            .split_once("\r\n\r\n")
-            .map(|(_, b)| b.to_owned())
-            .unwrap_or_default();
-        Ok((status, body))
+        self.client()
+            .exchange(auth, method, path, &[], body)
+            .map(|r| (r.status, r.body))
+    }
+
+    /// A handle other threads can send requests with.
+    pub fn client(&self) -> Client {
+        Client { port: self.port }
+    }
+
+    /// Sends SIGTERM and waits for the process to exit.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        self.child.wait().expect("trellis exits")
     }
 
     /// Reads stdout lines until one contains `needle`; returns all read.
@@ -186,6 +190,92 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// A full HTTP answer.
+pub struct Response {
+    pub status: u16,
+    /// Header names lower-cased.
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+#[derive(Clone, Copy)]
+pub struct Client {
+    port: u16,
+}
+
+impl Client {
+    /// As the admin credential.
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&Value>,
+    ) -> std::io::Result<Response> {
+        self.exchange(Some((ADMIN_KEY, ADMIN_SECRET)), method, path, headers, body)
+    }
+
+    /// Without credentials.
+    pub fn anonymous(&self, method: &str, path: &str, headers: &[(&str, &str)]) -> Response {
+        self.exchange(None, method, path, headers, None)
+            .expect("HTTP exchange")
+    }
+
+    fn exchange(
+        &self,
+        auth: Option<(&str, &str)>,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&Value>,
+    ) -> std::io::Result<Response> {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port))?;
+        stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+        let body = body.map(|b| b.to_string()).unwrap_or_default();
+        let mut head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nX-Experience-API-Version: 2.0.0\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
+            body.len()
+        );
+        if let Some((key, secret)) = auth {
+            head.push_str(&format!(
+                "Authorization: Basic {}\r\n",
+                STANDARD.encode(format!("{key}:{secret}"))
+            ));
+        }
+        for (name, value) in headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        head.push_str("\r\n");
+        stream.write_all(head.as_bytes())?;
+        stream.write_all(body.as_bytes())?;
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw)?;
+        let text = String::from_utf8_lossy(&raw).into_owned();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+        let status = head.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
+        let headers = head
+            .lines()
+            .skip(1)
+            .filter_map(|l| l.split_once(':'))
+            .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
+            .collect();
+        Ok(Response {
+            status,
+            headers,
+            body: body.to_owned(),
+        })
     }
 }
 
