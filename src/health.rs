@@ -43,15 +43,22 @@ impl Health {
         Health::default()
     }
 
-    /// Records `component`'s state, registering it on first report.
+    /// Records `component`'s state, registering it on first report; logs
+    /// a warning when it is not ready.
     pub fn report(&self, component: &str, ready: bool, detail: impl Into<String>) {
-        let check = Check {
-            ready,
-            detail: detail.into(),
-        };
+        self.record(component, ready, detail.into(), true);
+    }
+
+    /// Like `report`, for expected changes (a shutdown) that need no warning.
+    pub fn report_quietly(&self, component: &str, ready: bool, detail: impl Into<String>) {
+        self.record(component, ready, detail.into(), false);
+    }
+
+    fn record(&self, component: &str, ready: bool, detail: String, warn: bool) {
+        let check = Check { ready, detail };
         if let Ok(mut checks) = self.checks.lock() {
             if checks.get(component) != Some(&check) {
-                if !ready {
+                if !ready && warn {
                     tracing::warn!(component, detail = %check.detail, "not ready");
                 } else if checks.get(component).is_some_and(|c| !c.ready) {
                     tracing::info!(component, "ready again");

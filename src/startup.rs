@@ -152,7 +152,7 @@ impl Application {
             () = shutdown::os_signal() => None,
             () = shutdown.signalled() => None,
         };
-        health.report("server", false, "shutting down");
+        health.report_quietly("server", false, "shutting down");
         shutdown.trigger();
         match stopped_by_itself {
             Some(result) => result.context("the HTTP server failed")?,

@@ -52,3 +52,67 @@ async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use actix_web::{test, App};
+
+    use super::*;
+    use crate::auth::Authenticator;
+    use crate::health::{probe_store, Health};
+    use crate::http::Limits;
+    use crate::metrics::Metrics;
+    use crate::store::faulty::FaultyStore;
+    use crate::store::sqlite::SqliteStore;
+    use crate::store::Store;
+
+    #[actix_web::test]
+    async fn readyz_answers_503_naming_the_store_while_it_is_away() {
+        let dir = tempfile::tempdir().unwrap();
+        let faulty = FaultyStore::new(SqliteStore::open(dir.path()).unwrap());
+        let control = faulty.control();
+        let store: Arc<dyn Store> = Arc::new(faulty);
+        let health = Health::new();
+        health.report("migrations", true, "done");
+        let state = web::Data::new(AppState {
+            authenticator: Authenticator::new(store.clone()),
+            store: store.clone(),
+            limits: Limits {
+                max_body_bytes: 1 << 20,
+                max_batch: 10,
+                max_page: 10,
+            },
+            public_url: "http://test".into(),
+            declared_versions: Default::default(),
+            metrics: Metrics::new().unwrap(),
+            health: health.clone(),
+        });
+        let app = test::init_service(App::new().app_data(state.clone()).configure(configure)).await;
+        let get = |path: &'static str| test::TestRequest::get().uri(path).to_request();
+        let timeout = Duration::from_millis(200);
+
+        probe_store(store.as_ref(), &health, timeout).await;
+        let res = test::call_service(&app, get("/readyz")).await;
+        assert_eq!(res.status(), 200);
+
+        control.fail(true);
+        probe_store(store.as_ref(), &health, timeout).await;
+        let res = test::call_service(&app, get("/readyz")).await;
+        assert_eq!(res.status(), 503);
+        let body: serde_json::Value = test::read_body_json(res).await;
+        assert_eq!(body["status"], "not_ready");
+        assert_eq!(body["not_ready"], serde_json::json!(["store"]));
+        assert_eq!(body["checks"]["store"]["ready"], false);
+        assert_eq!(body["checks"]["migrations"]["ready"], true);
+        let metrics = test::call_and_read_body(&app, get("/metrics")).await;
+        assert!(String::from_utf8_lossy(&metrics).contains("trellis_ready 0"));
+
+        control.fail(false);
+        probe_store(store.as_ref(), &health, timeout).await;
+        let res = test::call_service(&app, get("/readyz")).await;
+        assert_eq!(res.status(), 200);
+    }
+}
