@@ -8,11 +8,13 @@
 //!
 //! Components written elsewhere report through this API:
 //! - an aggregator calls `Metrics::aggregator(name)` once and updates the
-//!   returned `AggregatorMetrics` after each step;
+//!   returned `AggregatorMetrics` after each step (the aggregator gauges are
+//!   registered on that first call, so a component that exports
+//!   `trellis_aggregator_*` from its own collector instead does not clash);
 //! - a component with its own gauges registers a `prometheus::core::Collector`
-//!   with `Metrics::register`.
+//!   with `Metrics::register` (or into `Metrics::registry`).
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use prometheus::core::Collector;
 use prometheus::{
@@ -84,10 +86,9 @@ pub struct Metrics {
     pub store_errors: IntCounterVec,
     /// `trellis_ready`
     pub ready: IntGauge,
-    /// `trellis_aggregator_lag_seconds{aggregator}`
-    aggregator_lag: GaugeVec,
-    /// `trellis_aggregator_checkpoint{aggregator}`
-    aggregator_checkpoint: IntGaugeVec,
+    /// `trellis_aggregator_lag_seconds{aggregator}` and
+    /// `trellis_aggregator_checkpoint{aggregator}`, registered on first use.
+    aggregators: OnceLock<Result<(GaugeVec, IntGaugeVec), prometheus::Error>>,
 }
 
 /// The two gauges of one aggregator (see `Metrics::aggregator`).
@@ -155,20 +156,6 @@ impl Metrics {
             "trellis_ready",
             "1 when the server is ready to serve (see /readyz), else 0.",
         )?;
-        let aggregator_lag = GaugeVec::new(
-            Opts::new(
-                "trellis_aggregator_lag_seconds",
-                "Now minus the stored time of the oldest statement an aggregator has not reflected yet (0 when caught up).",
-            ),
-            &["aggregator"],
-        )?;
-        let aggregator_checkpoint = IntGaugeVec::new(
-            Opts::new(
-                "trellis_aggregator_checkpoint",
-                "The statement log position (seq) an aggregator's state reflects.",
-            ),
-            &["aggregator"],
-        )?;
         let build_info = IntGaugeVec::new(
             Opts::new("trellis_build_info", "Always 1; the version is a label."),
             &["version"],
@@ -186,8 +173,6 @@ impl Metrics {
         registry.register(Box::new(store_duration.clone()))?;
         registry.register(Box::new(store_errors.clone()))?;
         registry.register(Box::new(ready.clone()))?;
-        registry.register(Box::new(aggregator_lag.clone()))?;
-        registry.register(Box::new(aggregator_checkpoint.clone()))?;
         registry.register(Box::new(build_info))?;
         #[cfg(target_os = "linux")]
         registry.register(Box::new(
@@ -202,20 +187,48 @@ impl Metrics {
             store_duration,
             store_errors,
             ready,
-            aggregator_lag,
-            aggregator_checkpoint,
+            aggregators: OnceLock::new(),
         }))
     }
 
     /// The gauges an aggregator named `name` updates; they appear in
-    /// `/metrics` from this call on.
-    pub fn aggregator(&self, name: &str) -> AggregatorMetrics {
+    /// `/metrics` from this call on. Fails if another collector already
+    /// exports the `trellis_aggregator_*` names.
+    pub fn aggregator(&self, name: &str) -> Result<AggregatorMetrics, prometheus::Error> {
+        let registered = self.aggregators.get_or_init(|| {
+            let lag = GaugeVec::new(
+                Opts::new(
+                    "trellis_aggregator_lag_seconds",
+                    "Now minus the stored time of the oldest statement an aggregator has not reflected yet (0 when caught up).",
+                ),
+                &["aggregator"],
+            )?;
+            let checkpoint = IntGaugeVec::new(
+                Opts::new(
+                    "trellis_aggregator_checkpoint",
+                    "The statement log position (seq) an aggregator's state reflects.",
+                ),
+                &["aggregator"],
+            )?;
+            self.registry.register(Box::new(lag.clone()))?;
+            self.registry.register(Box::new(checkpoint.clone()))?;
+            Ok((lag, checkpoint))
+        });
+        let (lag, checkpoint) = registered
+            .as_ref()
+            .map_err(|e| prometheus::Error::Msg(format!("aggregator gauges: {e}")))?;
         let metrics = AggregatorMetrics {
-            lag_seconds: self.aggregator_lag.with_label_values(&[name]),
-            checkpoint: self.aggregator_checkpoint.with_label_values(&[name]),
+            lag_seconds: lag.with_label_values(&[name]),
+            checkpoint: checkpoint.with_label_values(&[name]),
         };
         metrics.lag_seconds.set(0.0);
-        metrics
+        Ok(metrics)
+    }
+
+    /// The registry itself, for components that register into a
+    /// `&Registry`.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
     }
 
     /// Adds a component's own collector (for example the CX gauges).
@@ -280,10 +293,24 @@ mod tests {
             .encode()
             .unwrap()
             .contains("trellis_aggregator_lag_seconds{"));
-        metrics.aggregator("cx").record(42, 1.5);
+        metrics.aggregator("cx").unwrap().record(42, 1.5);
+        metrics.aggregator("other").unwrap().record(7, 0.0);
         let text = metrics.encode().unwrap();
         assert!(text.contains("trellis_aggregator_lag_seconds{aggregator=\"cx\"} 1.5"));
         assert!(text.contains("trellis_aggregator_checkpoint{aggregator=\"cx\"} 42"));
+    }
+
+    #[test]
+    fn aggregator_gauges_from_another_collector_are_not_registered_twice() {
+        let metrics = Metrics::new().unwrap();
+        let theirs = GaugeVec::new(
+            Opts::new("trellis_aggregator_lag_seconds", "exported elsewhere"),
+            &["aggregator"],
+        )
+        .unwrap();
+        metrics.register(Box::new(theirs)).unwrap();
+        assert!(metrics.aggregator("cx").is_err());
+        assert!(metrics.encode().is_ok());
     }
 
     #[test]
