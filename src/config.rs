@@ -140,6 +140,28 @@ mod tests {
         assert_eq!(s.listen, "127.0.0.1:8080");
         assert_eq!(s.data_dir, PathBuf::from("./trellis-data"));
         assert_eq!(s.max_batch, 1000);
+        assert_eq!(s.shutdown_timeout_secs, 30);
+    }
+
+    #[test]
+    fn the_shutdown_timeout_comes_from_the_file_unless_a_flag_sets_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("trellis.toml");
+        std::fs::write(&path, "shutdown_timeout = 5\n").unwrap();
+        let store = StoreArgs {
+            config: Some(path),
+            data_dir: None,
+        };
+        let from_file = Settings::load(&store, &ServeArgs::default()).unwrap();
+        assert_eq!(from_file.shutdown_timeout_secs, 5);
+        let flag = ServeArgs {
+            shutdown_timeout: Some(12),
+            ..ServeArgs::default()
+        };
+        assert_eq!(
+            Settings::load(&store, &flag).unwrap().shutdown_timeout_secs,
+            12
+        );
     }
 
     #[test]
