@@ -30,7 +30,7 @@ cargo build --locked
 step "cargo test (unit, storage contract, black-box)"
 cargo test --locked
 
-step "deploy files (promtool check/test rules, YAML and JSON)"
+step "deploy files (promtool check/test rules, YAML and JSON, Kubernetes schemas)"
 if ! command -v promtool >/dev/null 2>&1; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus
 fi
@@ -44,6 +44,7 @@ if [ ! -x "$deploy_venv/bin/python" ] || ! cmp -s deploy/tests/requirements.txt 
 fi
 "$deploy_venv/bin/python" deploy/tests/check_deploy.py selftest
 "$deploy_venv/bin/python" deploy/tests/check_deploy.py parse
+"$deploy_venv/bin/python" deploy/tests/check_deploy.py kubernetes
 
 step "conformance suite (conformance-tests/)"
 venv="$target_dir/conformance-venv"

@@ -3,6 +3,8 @@
 
   check_deploy.py parse                 every YAML and JSON file under deploy/ parses,
                                         Kubernetes documents and the dashboard are well formed
+  check_deploy.py kubernetes            the manifests validate against the Kubernetes API schemas
+                                        (strict: unknown fields are errors)
   check_deploy.py selftest              the PromQL metric-name extraction on known cases
   check_deploy.py metrics --url URL [--pending FILE]
                                         every metric the alert rules and the dashboard use
@@ -10,7 +12,7 @@
 
 `metrics` prints exactly which names are missing. Names listed in the
 --pending file (metrics another branch provides) are reported but tolerated.
-Needs PyYAML.
+Needs PyYAML and kubernetes-validate (deploy/tests/requirements.txt).
 """
 import argparse
 import json
@@ -189,17 +191,63 @@ def check_parse():
     print(f"{count} YAML/JSON files parse; {len(exprs)} dashboard queries")
 
 
+KUBERNETES_VERSION = "1.31.0"
+
+
+def check_kubernetes():
+    import kubernetes_validate
+
+    directory = DEPLOY / "kubernetes"
+    kinds = {}
+    for path in sorted(directory.glob("*.yaml")):
+        for doc in yaml.safe_load_all(path.read_text()):
+            if doc is None or doc["kind"] == "Kustomization":
+                continue
+            kinds[doc["kind"]] = doc
+            if doc["apiVersion"].startswith("monitoring.coreos.com/"):
+                continue  # a CRD: checked against the Service below
+            try:
+                kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
+            except kubernetes_validate.ValidationError as e:
+                where = ".".join(str(p) for p in getattr(e, "path", []))
+                sys.exit(f"{path.name}: {doc['kind']} is not valid at {where}: {getattr(e, 'message', e)}")
+    service, deployment = kinds["Service"], kinds["Deployment"]
+    monitor = kinds["ServiceMonitor"]
+    port_names = {p["name"] for p in service["spec"]["ports"]}
+    for endpoint in monitor["spec"]["endpoints"]:
+        if endpoint["port"] not in port_names:
+            sys.exit(f"ServiceMonitor scrapes port {endpoint['port']!r}, the Service has {port_names}")
+        if endpoint.get("path") != "/metrics":
+            sys.exit("ServiceMonitor must scrape /metrics")
+    selector = monitor["spec"]["selector"]["matchLabels"].items()
+    if not selector <= service["metadata"]["labels"].items():
+        sys.exit("ServiceMonitor selector does not match the Service labels")
+    pod_labels = deployment["spec"]["template"]["metadata"]["labels"].items()
+    if not service["spec"]["selector"].items() <= pod_labels:
+        sys.exit("Service selector does not match the Deployment's pods")
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    probes = {container[p]["httpGet"]["path"] for p in ("livenessProbe", "readinessProbe")}
+    if probes != {"/healthz", "/readyz"}:
+        sys.exit(f"probes must be /healthz (liveness) and /readyz (readiness), not {probes}")
+    if kinds["HorizontalPodAutoscaler"]["spec"]["scaleTargetRef"]["name"] != deployment["metadata"]["name"]:
+        sys.exit("the HorizontalPodAutoscaler does not target the Deployment")
+    print(f"{len(kinds)} Kubernetes resources valid against the {KUBERNETES_VERSION} schemas")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("parse")
     sub.add_parser("selftest")
+    sub.add_parser("kubernetes")
     metrics = sub.add_parser("metrics")
     metrics.add_argument("--url", required=True, help="e.g. http://127.0.0.1:8080/metrics")
     metrics.add_argument("--pending", help="file of names another branch provides")
     args = parser.parse_args()
     if args.command == "parse":
         check_parse()
+    elif args.command == "kubernetes":
+        check_kubernetes()
     elif args.command == "selftest":
         selftest()
     else:
