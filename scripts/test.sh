@@ -36,6 +36,11 @@ if ! command -v promtool >/dev/null 2>&1; then
 fi
 promtool check rules deploy/prometheus/alerts.yml
 promtool test rules deploy/prometheus/alerts.test.yml
+# The compose config names the rule file by its path inside the container.
+prom_config=$(mktemp)
+sed "s#/etc/prometheus/alerts.yml#$PWD/deploy/prometheus/alerts.yml#" deploy/prometheus/prometheus.yml > "$prom_config"
+promtool check config "$prom_config"
+rm -f "$prom_config"
 deploy_venv="$target_dir/deploy-venv"
 if [ ! -x "$deploy_venv/bin/python" ] || ! cmp -s deploy/tests/requirements.txt "$deploy_venv/requirements.txt"; then
   python3 -m venv "$deploy_venv"
