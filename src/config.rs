@@ -57,6 +57,10 @@ pub struct ServeArgs {
     /// Log format: pretty or json [default: pretty].
     #[arg(long, env = "TRELLIS_LOG_FORMAT")]
     pub log_format: Option<String>,
+    /// Seconds a shutdown waits for requests in flight and background tasks
+    /// [default: 30].
+    #[arg(long, env = "TRELLIS_SHUTDOWN_TIMEOUT")]
+    pub shutdown_timeout: Option<u64>,
 }
 
 /// The optional TOML file; every key is optional.
@@ -74,6 +78,7 @@ struct FileSettings {
     mongodb_database: Option<String>,
     mongodb_write_concern: Option<String>,
     mongodb_journal: Option<bool>,
+    shutdown_timeout: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,6 +92,7 @@ pub struct Settings {
     pub json_logs: bool,
     /// `Some`: the MongoDB backend; `None`: the embedded store in `data_dir`.
     pub mongodb: Option<MongoSettings>,
+    pub shutdown_timeout_secs: u64,
 }
 
 impl Settings {
@@ -139,6 +145,10 @@ impl Settings {
                 }
                 m
             }),
+            shutdown_timeout_secs: serve
+                .shutdown_timeout
+                .or(file.shutdown_timeout)
+                .unwrap_or(30),
         };
         anyhow::ensure!(settings.max_batch > 0, "max_batch must be at least 1");
         anyhow::ensure!(settings.max_page > 0, "max_page must be at least 1");
@@ -166,6 +176,28 @@ mod tests {
         assert_eq!(s.listen, "127.0.0.1:8080");
         assert_eq!(s.data_dir, PathBuf::from("./trellis-data"));
         assert_eq!(s.max_batch, 1000);
+        assert_eq!(s.shutdown_timeout_secs, 30);
+    }
+
+    #[test]
+    fn the_shutdown_timeout_comes_from_the_file_unless_a_flag_sets_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("trellis.toml");
+        std::fs::write(&path, "shutdown_timeout = 5\n").unwrap();
+        let store = StoreArgs {
+            config: Some(path),
+            ..StoreArgs::default()
+        };
+        let from_file = Settings::load(&store, &ServeArgs::default()).unwrap();
+        assert_eq!(from_file.shutdown_timeout_secs, 5);
+        let flag = ServeArgs {
+            shutdown_timeout: Some(12),
+            ..ServeArgs::default()
+        };
+        assert_eq!(
+            Settings::load(&store, &flag).unwrap().shutdown_timeout_secs,
+            12
+        );
     }
 
     #[test]

@@ -6,13 +6,19 @@
 //! - `store`: the `Store` trait, its contract suite and the SQLite backend.
 //! - `auth`: credentials, scopes and secret hashing.
 //! - `http`: the xAPI resources, error mapping and request plumbing.
+//! - `metrics`: every Prometheus metric, in a registry the application owns.
+//! - `health`: readiness reports from components, the store watcher.
+//! - `shutdown`: the shutdown signal and the hooks that run on it.
 //! - `config`, `cli`, `commands`, `startup`, `telemetry`: the program.
 
 pub mod auth;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod health;
 pub mod http;
+pub mod metrics;
+pub mod shutdown;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

@@ -1,8 +1,12 @@
 //! Building and running the HTTP application. `Application::build` binds its
 //! own listener (port 0 works) so tests can run many servers side by side.
+//! The application owns the metrics registry, the readiness registry and the
+//! shutdown signal; components started beside the server (aggregators) get
+//! them from its accessors.
 
 use std::net::TcpListener;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_cors::Cors;
 use actix_web::dev::Server;
@@ -11,27 +15,53 @@ use anyhow::Context as _;
 
 use crate::auth::{create_credential, Authenticator, Scope};
 use crate::config::Settings;
+use crate::health::{self, Health};
 use crate::http::{self, AppState, Limits};
+use crate::metrics::Metrics;
+use crate::shutdown::{self, Shutdown};
 use crate::store::OpenedStore;
 use crate::store::Store;
+
+/// How often readiness pings the store.
+const STORE_PROBE_INTERVAL: Duration = Duration::from_secs(2);
 
 pub struct Application {
     port: u16,
     server: Server,
+    store: Arc<dyn Store>,
+    metrics: Arc<Metrics>,
+    health: Health,
+    shutdown: Shutdown,
+    grace: Duration,
 }
 
 impl Application {
     pub async fn build(settings: &Settings) -> anyhow::Result<Application> {
-        let opened = crate::store::open(settings).await?;
+        let metrics = Metrics::new().context("registering metrics")?;
+        let health = Health::new();
+        let shutdown = Shutdown::new();
+        let opened = crate::store::open(settings, Some(&metrics)).await?;
         let store: Arc<dyn Store> = opened.store.clone();
         if opened.backend() == "sqlite" {
-            opened.initialize().await?;
+            // `open` returns once the schema is created or upgraded.
+            health.report("migrations", true, "schema up to date");
             ensure_credentials(store.as_ref()).await?;
         } else {
             // MongoDB may be down at start: serve (answering 503 and not
             // ready) while connecting in the background.
-            tokio::spawn(bootstrap(opened));
+            health.report("migrations", false, "connecting to MongoDB");
+            tokio::spawn(bootstrap(opened, health.clone()));
         }
+        health::probe_store(store.as_ref(), &health, STORE_PROBE_INTERVAL).await;
+        shutdown.spawn(
+            "store-probe",
+            health::watch_store(
+                store.clone(),
+                health.clone(),
+                STORE_PROBE_INTERVAL,
+                shutdown.signalled(),
+            ),
+        );
         let listener = TcpListener::bind(&settings.listen)
             .with_context(|| format!("binding {}", settings.listen))?;
         let port = listener.local_addr()?.port();
@@ -46,7 +76,7 @@ impl Application {
         });
         let state = web::Data::new(AppState {
             authenticator: Authenticator::new(store.clone()),
-            store,
+            store: store.clone(),
             limits: Limits {
                 max_body_bytes: settings.max_body_bytes,
                 max_batch: settings.max_batch,
@@ -54,25 +84,94 @@ impl Application {
             },
             public_url,
             declared_versions: Default::default(),
+            metrics: metrics.clone(),
+            health: health.clone(),
         });
+        let grace = Duration::from_secs(settings.shutdown_timeout_secs);
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
                 .wrap(cors())
+                .wrap(actix_web::middleware::from_fn(http::observe::observe))
                 .configure(http::configure)
         })
+        // Signals are ours: `run_until_stopped` orders the shutdown.
+        .disable_signals()
+        .shutdown_timeout(settings.shutdown_timeout_secs)
         .listen(listener)?
         .run();
-        Ok(Application { port, server })
+        health.report("server", true, "accepting requests");
+        Ok(Application {
+            port,
+            server,
+            store,
+            metrics,
+            health,
+            shutdown,
+            grace,
+        })
     }
 
     pub fn port(&self) -> u16 {
         self.port
     }
 
-    /// Serves until the server stops (SIGINT/SIGTERM stop it gracefully).
-    pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+    /// The store every component shares (instrumented).
+    pub fn store(&self) -> Arc<dyn Store> {
+        self.store.clone()
+    }
+
+    /// The registry `/metrics` exports.
+    pub fn metrics(&self) -> Arc<Metrics> {
+        self.metrics.clone()
+    }
+
+    /// The readiness registry `/readyz` answers from.
+    pub fn health(&self) -> Health {
+        self.health.clone()
+    }
+
+    /// The shutdown signal; background components start with
+    /// `Shutdown::spawn` so the shutdown waits for them.
+    pub fn shutdown(&self) -> Shutdown {
+        self.shutdown.clone()
+    }
+
+    /// Serves until SIGTERM/SIGINT (or `Shutdown::trigger`), then shuts
+    /// down in order: not ready, signal background tasks, stop accepting and
+    /// finish requests in flight, await background tasks, flush the store.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let Application {
+            mut server,
+            store,
+            health,
+            shutdown,
+            grace,
+            ..
+        } = self;
+        let handle = server.handle();
+        let stopped_by_itself = tokio::select! {
+            result = &mut server => Some(result),
+            () = shutdown::os_signal() => None,
+            () = shutdown.signalled() => None,
+        };
+        health.report_quietly("server", false, "shutting down");
+        shutdown.trigger();
+        match stopped_by_itself {
+            Some(result) => result.context("the HTTP server failed")?,
+            None => {
+                // Stops accepting and lets requests in flight finish (up to
+                // the server's shutdown timeout). The server future runs the
+                // stop command, so it is polled alongside.
+                let (_, result) = tokio::join!(handle.stop(true), server);
+                result.context("the HTTP server failed")?;
+            }
+        }
+        tracing::info!("HTTP server stopped; waiting for background tasks");
+        shutdown.wait_for_tasks(grace).await;
+        store.flush().await.context("flushing the store")?;
+        tracing::info!("store flushed; shutdown complete");
+        Ok(())
     }
 }
 
@@ -88,8 +187,9 @@ fn cors() -> Cors {
 
 /// Makes a store that may still be unreachable usable, then applies the
 /// credential settings; retries each step until it succeeds.
-async fn bootstrap(opened: OpenedStore) {
+async fn bootstrap(opened: OpenedStore, health: Health) {
     opened.initialize_with_retry().await;
+    health.report("migrations", true, "MongoDB indexes in place");
     let mut wait = std::time::Duration::from_secs(1);
     while let Err(e) = ensure_credentials(opened.store.as_ref()).await {
         tracing::warn!(error = %e, "applying the credential settings failed; retrying");

@@ -8,7 +8,7 @@ use crate::config::{ServeArgs, Settings, StoreArgs};
 
 pub async fn run(store_args: &StoreArgs, command: &CredentialsCommand) -> anyhow::Result<()> {
     let settings = Settings::load(store_args, &ServeArgs::default())?;
-    let opened = crate::store::open(&settings).await?;
+    let opened = crate::store::open(&settings, None).await?;
     opened
         .initialize()
         .await

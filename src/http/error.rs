@@ -6,6 +6,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde_json::json;
 
+use crate::metrics::RejectReason;
 use crate::store::StoreError;
 use crate::xapi::ValidationError;
 
@@ -51,6 +52,20 @@ impl ApiError {
         ApiError::BadRequest {
             message: message.into(),
             path: Some(param.to_owned()),
+        }
+    }
+
+    /// Why a statement write failed, for `trellis_statements_rejected_total`.
+    pub fn reject_reason(&self) -> RejectReason {
+        match self {
+            ApiError::Invalid(_) | ApiError::BadRequest { .. } => RejectReason::Invalid,
+            ApiError::Conflict(_) => RejectReason::Conflict,
+            ApiError::Unauthorized(_) | ApiError::Forbidden(_) => RejectReason::Forbidden,
+            ApiError::PayloadTooLarge(_) => RejectReason::TooLarge,
+            ApiError::Unavailable(_) => RejectReason::Unavailable,
+            ApiError::NotFound(_) | ApiError::PreconditionFailed(_) | ApiError::Internal(_) => {
+                RejectReason::Internal
+            }
         }
     }
 

@@ -1,6 +1,7 @@
-//! The HTTP surface: the xAPI resources under `/xapi`, health, and the
-//! cross-cutting behaviour every xAPI response shares (version header,
-//! CORS, errors).
+//! The HTTP surface: the xAPI resources under `/xapi`, the operations
+//! endpoints (health, readiness, metrics), and the cross-cutting behaviour
+//! every response shares (request id and metrics, version header, CORS,
+//! errors).
 
 pub mod about;
 pub mod auth;
@@ -8,6 +9,8 @@ pub mod body;
 pub mod documents;
 pub mod error;
 pub mod multipart;
+pub mod observe;
+pub mod ops;
 pub mod params;
 pub mod statements;
 
@@ -20,6 +23,8 @@ use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage, HttpResponse, ResponseError};
 
 use crate::auth::Authenticator;
+use crate::health::Health;
+use crate::metrics::Metrics;
 use crate::store::Store;
 use crate::xapi::XapiVersion;
 use error::ApiError;
@@ -45,6 +50,8 @@ pub struct AppState {
     /// The version each client (by credential key) last declared, to answer
     /// a request that omits the header in the version that client speaks.
     pub declared_versions: DeclaredVersions,
+    pub metrics: Arc<Metrics>,
+    pub health: Health,
 }
 
 /// Bounded memory of the xAPI version each credential key last declared.
@@ -71,19 +78,16 @@ impl DeclaredVersions {
     }
 }
 
-/// Mounts every route; used by `startup` and by tests alike.
+/// Mounts every route; used by `startup` and by tests alike. The app wraps
+/// it in `observe::observe` (request id, metrics, request log).
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(healthz)).service(
+    cfg.configure(ops::configure).service(
         web::scope("/xapi")
             .wrap(actix_web::middleware::from_fn(xapi_headers))
             .configure(about::configure)
             .configure(statements::configure)
             .configure(documents::configure),
     );
-}
-
-async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
 }
 
 /// Whether the request uses the 1.0.3 alternate request syntax (the

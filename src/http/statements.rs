@@ -59,9 +59,13 @@ async fn put_statements(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let principal = auth::authenticate(&state, header_str(&req, "Authorization")).await?;
-    let params = parse_query(req.query_string())?;
-    let body = read_limited(payload, state.limits.max_body_bytes).await?;
+    let principal = auth::authenticate(&state, header_str(&req, "Authorization"))
+        .await
+        .map_err(|e| rejected(&state, e))?;
+    let params = parse_query(req.query_string()).map_err(|e| rejected(&state, e))?;
+    let body = read_limited(payload, state.limits.max_body_bytes)
+        .await
+        .map_err(|e| rejected(&state, e))?;
     let content_type = header_str(&req, "Content-Type")
         .unwrap_or_default()
         .to_owned();
@@ -120,11 +124,15 @@ async fn post_statements(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let params = parse_query(req.query_string())?;
-    let body = read_limited(payload, state.limits.max_body_bytes).await?;
+    let body = read_limited(payload, state.limits.max_body_bytes)
+        .await
+        .map_err(|e| rejected(&state, e))?;
     if params.iter().any(|(k, _)| k == "method") {
         return alternate_syntax(&req, &state, &params, body).await;
     }
-    let principal = auth::authenticate(&state, header_str(&req, "Authorization")).await?;
+    let principal = auth::authenticate(&state, header_str(&req, "Authorization"))
+        .await
+        .map_err(|e| rejected(&state, e))?;
     if let Some((name, _)) = params.first() {
         return Err(ApiError::bad_param(
             name,
@@ -148,7 +156,8 @@ async fn post_inner(
     Ok(HttpResponse::Ok().json(ids.iter().map(Uuid::to_string).collect::<Vec<_>>()))
 }
 
-/// Parses, validates and stores the statements of a PUT or POST body.
+/// Parses, validates and stores the statements of a PUT or POST body, and
+/// counts them as stored or rejected.
 async fn store_statements(
     state: &AppState,
     principal: &Principal,
@@ -156,6 +165,42 @@ async fn store_statements(
     content_type: &str,
     body: web::Bytes,
     put_id: Option<Uuid>,
+) -> Result<Vec<Uuid>, ApiError> {
+    let mut attempted = 0;
+    let result = parse_and_store(
+        state,
+        principal,
+        version,
+        content_type,
+        body,
+        put_id,
+        &mut attempted,
+    )
+    .await;
+    match &result {
+        Ok(ids) => state.metrics.statements_stored.inc_by(ids.len() as u64),
+        Err(e) => state
+            .metrics
+            .record_rejected(e.reject_reason(), attempted as u64),
+    }
+    result
+}
+
+/// A write refused before its statements could be read (credentials, body
+/// size): counted as one rejected statement.
+fn rejected(state: &AppState, error: ApiError) -> ApiError {
+    state.metrics.record_rejected(error.reject_reason(), 1);
+    error
+}
+
+async fn parse_and_store(
+    state: &AppState,
+    principal: &Principal,
+    version: XapiVersion,
+    content_type: &str,
+    body: web::Bytes,
+    put_id: Option<Uuid>,
+    attempted: &mut usize,
 ) -> Result<Vec<Uuid>, ApiError> {
     if !principal.can_write_statements() {
         return Err(ApiError::Forbidden(
@@ -198,6 +243,7 @@ async fn store_statements(
             ))
         }
     };
+    *attempted = values.len();
     if values.len() > state.limits.max_batch {
         return Err(ApiError::PayloadTooLarge(format!(
             "{} statements in one request; the limit is {}",

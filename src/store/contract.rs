@@ -31,6 +31,8 @@ pub async fn run_all(store: &dyn Store) {
     posts_merge_json_objects(store).await;
     documents_are_listed_and_deleted_by_scope(store).await;
     activity_definitions_merge_and_respect_define(store).await;
+    ping_answers_while_the_store_works(store).await;
+    flush_waits_for_every_earlier_write(store).await;
 }
 
 /// A statement by `mbox` with verb `verb`, given an id.
@@ -559,4 +561,39 @@ pub async fn activity_definitions_merge_and_respect_define(store: &dyn Store) {
         store.activity_definition(&id).await.unwrap(),
         Some(json!({"name": {"en-US": "Lesson", "fr-FR": "Leçon"}}))
     );
+}
+
+pub async fn ping_answers_while_the_store_works(store: &dyn Store) {
+    store.ping().await.expect("a working store answers ping");
+    // Ping is cheap: many in a row stay well under the readiness timeout.
+    let started = std::time::Instant::now();
+    for _ in 0..20 {
+        store.ping().await.unwrap();
+    }
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "20 pings took {:?}",
+        started.elapsed()
+    );
+}
+
+pub async fn flush_waits_for_every_earlier_write(store: &dyn Store) {
+    let mbox = unique_mbox();
+    let writes = (0..10).map(|_| {
+        let s = new_statement(&mbox, "http://x.io/flushed");
+        store.insert_statements(vec![s], vec![])
+    });
+    let (results, flushed) = tokio::join!(futures_util::future::join_all(writes), store.flush());
+    flushed.expect("flush succeeds");
+    for r in results {
+        r.expect("insert before flush");
+    }
+    store.flush().await.expect("a second flush");
+    let page = store.query(&query_agent(&mbox)).await.unwrap();
+    assert_eq!(page.statements.len(), 10);
+    // The store keeps working after a flush.
+    store
+        .insert_statements(vec![new_statement(&mbox, "http://x.io/after")], vec![])
+        .await
+        .expect("writes after flush");
 }

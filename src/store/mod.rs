@@ -16,9 +16,18 @@
 //!   statement it targets as well.
 //! - `consistent_through` is an instant up to which every statement with an
 //!   earlier `stored` is visible to queries.
+//! - `ping` is one cheap round trip to the backend (no table scan, no write):
+//!   `Ok` means the store can serve reads now. Readiness calls it every few
+//!   seconds under a short timeout, so it must not queue behind writes.
+//! - `flush` returns once every write accepted before the call has finished
+//!   and is durable, then lets the backend checkpoint its journal. Shutdown
+//!   calls it after the HTTP server stopped; the store stays usable after it.
 
 pub mod contract;
 pub mod documents;
+#[cfg(any(test, feature = "contract-tests"))]
+pub mod faulty;
+pub mod instrumented;
 pub mod mongo;
 pub mod sqlite;
 
@@ -221,6 +230,13 @@ pub trait Store: Send + Sync + 'static {
     async fn credentials(&self) -> Result<Vec<Credential>, StoreError>;
     /// Deletes a credential; false when there was none.
     async fn revoke_credential(&self, key: &str) -> Result<bool, StoreError>;
+
+    /// One cheap round trip to the backend (see the contract above).
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Waits until every write accepted before the call is durable, then
+    /// checkpoints the backend's journal if it has one.
+    async fn flush(&self) -> Result<(), StoreError>;
 }
 
 /// The index keys a statement is found by, one string each: `a|` agent,
@@ -272,22 +288,40 @@ pub(crate) fn query_terms(q: &StatementQuery) -> Vec<String> {
 /// server may still be unreachable).
 pub struct OpenedStore {
     pub store: Arc<dyn Store>,
-    mongo: Option<Arc<mongo::MongoStore>>,
+    mongo: Option<mongo::MongoStore>,
 }
 
 /// Opens the backend `settings` select: MongoDB when a URI is set,
-/// otherwise the embedded SQLite store in the data directory.
-pub async fn open(settings: &Settings) -> anyhow::Result<OpenedStore> {
+/// otherwise the embedded SQLite store in the data directory. With
+/// `metrics`, the store records its operations there.
+pub async fn open(
+    settings: &Settings,
+    metrics: Option<&Arc<crate::metrics::Metrics>>,
+) -> anyhow::Result<OpenedStore> {
+    fn wrap<S: Store>(
+        store: S,
+        backend: &'static str,
+        metrics: Option<&Arc<crate::metrics::Metrics>>,
+    ) -> Arc<dyn Store> {
+        match metrics {
+            Some(m) => Arc::new(instrumented::InstrumentedStore::new(store, backend, m)),
+            None => Arc::new(store),
+        }
+    }
     Ok(match &settings.mongodb {
         Some(m) => {
             let store = mongo::MongoStore::connect(m).await?;
             OpenedStore {
-                store: store.clone(),
+                store: wrap(store.clone(), "mongodb", metrics),
                 mongo: Some(store),
             }
         }
         None => OpenedStore {
-            store: Arc::new(sqlite::SqliteStore::open(&settings.data_dir)?),
+            store: wrap(
+                sqlite::SqliteStore::open(&settings.data_dir)?,
+                "sqlite",
+                metrics,
+            ),
             mongo: None,
         },
     })

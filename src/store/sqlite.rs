@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
@@ -115,6 +115,18 @@ pub struct SqliteStore {
     jobs: mpsc::Sender<Job>,
     readers: Arc<ReaderPool>,
     in_flight: Arc<AtomicI64>,
+    /// False once the writer thread has ended (it only ends on a panic or
+    /// when the store is dropped).
+    writer_running: Arc<AtomicBool>,
+}
+
+/// Marks the writer stopped when its thread ends, however it ends.
+struct RunningGuard(Arc<AtomicBool>);
+
+impl Drop for RunningGuard {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
 }
 
 struct ReaderPool {
@@ -142,9 +154,14 @@ impl SqliteStore {
             activities: Mutex::new(HashMap::new()),
         };
         let (jobs, queue) = mpsc::channel::<Job>();
+        let writer_running = Arc::new(AtomicBool::new(true));
+        let guard = RunningGuard(writer_running.clone());
         std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || writer_loop(&mut conn, &state, queue))
+            .spawn(move || {
+                let _guard = guard;
+                writer_loop(&mut conn, &state, queue)
+            })
             .context("starting the writer thread")?;
         Ok(SqliteStore {
             jobs,
@@ -153,6 +170,7 @@ impl SqliteStore {
                 idle: Mutex::new(Vec::new()),
             }),
             in_flight,
+            writer_running,
         })
     }
 
@@ -877,6 +895,35 @@ impl Store for SqliteStore {
         self.write(move |txn, _| {
             txn.execute("DELETE FROM credentials WHERE key = ?1", [key])
                 .map(|n| n > 0)
+                .map_err(backend)
+        })
+        .await
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        if !self.writer_running.load(Ordering::Acquire) {
+            return Err(StoreError::Unavailable(
+                "the SQLite writer has stopped".into(),
+            ));
+        }
+        // Reads the schema page through a pooled reader: touches the file
+        // without scanning a table or waiting for the writer.
+        self.read(|conn| {
+            conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .map(drop)
+            .map_err(backend)
+        })
+        .await
+    }
+
+    async fn flush(&self) -> Result<(), StoreError> {
+        // The writer runs jobs in queue order, so once this empty job has
+        // committed every write queued before it has too.
+        self.write(|_, _| Ok(())).await?;
+        self.read(|conn| {
+            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
                 .map_err(backend)
         })
         .await

@@ -4,7 +4,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::{mpsc, Mutex};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::STANDARD;
@@ -12,13 +12,13 @@ use base64::Engine;
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_trellis");
-const ADMIN_KEY: &str = "it-admin";
-const ADMIN_SECRET: &str = "it-admin-secret";
+pub const ADMIN_KEY: &str = "it-admin";
+pub const ADMIN_SECRET: &str = "it-admin-secret";
 
 pub struct Server {
     child: Child,
     port: u16,
-    stdout: Mutex<mpsc::Receiver<String>>,
+    stdout: mpsc::Receiver<String>,
     seen: String,
 }
 
@@ -43,6 +43,11 @@ impl Server {
         Self::spawn(data, false, &[])
     }
 
+    /// Logs JSON lines at level info to the file `log`.
+    pub fn start_logging_to(data: &Path, log: &Path) -> Server {
+        Self::spawn_with_log(data, true, &["--log-format", "json"], Some(log))
+    }
+
     /// A server on MongoDB (`uri`, database `database`); returns once the
     /// store answers.
     pub fn start_mongo(data: &Path, uri: &str, database: &str) -> Server {
@@ -50,6 +55,7 @@ impl Server {
             data,
             true,
             &[],
+            None,
             &[
                 ("TRELLIS_MONGODB_URI", uri),
                 ("TRELLIS_MONGODB_DATABASE", database),
@@ -60,7 +66,11 @@ impl Server {
     }
 
     fn spawn(data: &Path, admin: bool, flags: &[&str]) -> Server {
-        Self::spawn_env(data, admin, flags, &[])
+        Self::spawn_with_log(data, admin, flags, None)
+    }
+
+    fn spawn_with_log(data: &Path, admin: bool, flags: &[&str], log: Option<&Path>) -> Server {
+        Self::spawn_env(data, admin, flags, log, &[])
     }
 
     /// Waits until an authenticated query succeeds (the store is usable).
@@ -80,7 +90,13 @@ impl Server {
         panic!("trellis did not become ready");
     }
 
-    fn spawn_env(data: &Path, admin: bool, flags: &[&str], envs: &[(&str, &str)]) -> Server {
+    fn spawn_env(
+        data: &Path,
+        admin: bool,
+        flags: &[&str],
+        log: Option<&Path>,
+        envs: &[(&str, &str)],
+    ) -> Server {
         let port = free_port();
         let mut cmd = Command::new(BIN);
         cmd.args([
@@ -96,9 +112,12 @@ impl Server {
         .env_remove("TRELLIS_MONGODB_URI")
         .env_remove("TRELLIS_MONGODB_DATABASE")
         .envs(envs.iter().copied())
-        .env("TRELLIS_LOG", "warn")
+        .env("TRELLIS_LOG", if log.is_some() { "info" } else { "warn" })
         .stdout(Stdio::piped())
-        .stderr(Stdio::null());
+        .stderr(match log {
+            Some(path) => Stdio::from(std::fs::File::create(path).expect("log file")),
+            None => Stdio::null(),
+        });
         if admin {
             cmd.env("TRELLIS_ADMIN_KEY", ADMIN_KEY)
                 .env("TRELLIS_ADMIN_SECRET", ADMIN_SECRET);
@@ -116,7 +135,7 @@ impl Server {
         let mut server = Server {
             child,
             port,
-            stdout: Mutex::new(rx),
+            stdout: rx,
             seen: String::new(),
         };
         server.wait_healthy();
@@ -153,17 +172,6 @@ impl Server {
             .expect("HTTP exchange")
     }
 
-    /// Like `request`, but also returns the response headers, and an error
-    /// instead of a panic when the exchange fails.
-    pub fn exchange(
-        &self,
-        method: &str,
-        path: &str,
-        body: Option<&Value>,
-    ) -> std::io::Result<(u16, String, String)> {
-        self.raw_request(Some((ADMIN_KEY, ADMIN_SECRET)), method, path, body)
-    }
-
     fn try_request(
         &self,
         auth: Option<(&str, &str)>,
@@ -171,54 +179,30 @@ impl Server {
         path: &str,
         body: Option<&Value>,
     ) -> std::io::Result<(u16, String)> {
-        self.raw_request(auth, method, path, body)
-            .map(|(status, _, body)| (status, body))
+        self.client()
+            .exchange(auth, method, path, &[], body)
+            .map(|r| (r.status, r.body))
     }
 
-    fn raw_request(
-        &self,
-        auth: Option<(&str, &str)>,
-        method: &str,
-        path: &str,
-        body: Option<&Value>,
-    ) -> std::io::Result<(u16, String, String)> {
-        let mut stream = TcpStream::connect(("127.0.0.1", self.port))?;
-        stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-        let body = body.map(|b| b.to_string()).unwrap_or_default();
-        let mut head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nX-Experience-API-Version: 2.0.0\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
-            body.len()
-        );
-        if let Some((key, secret)) = auth {
-            head.push_str(&format!(
-                "Authorization: Basic {}\r\n",
-                STANDARD.encode(format!("{key}:{secret}"))
-            ));
-        }
-        head.push_str("\r\n");
-        stream.write_all(head.as_bytes())?;
-        stream.write_all(body.as_bytes())?;
-        let mut raw = Vec::new();
-        stream.read_to_end(&mut raw)?;
-        let text = String::from_utf8_lossy(&raw).into_owned();
-        let status = text.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
-        let (head, body) = text
-            .split_once("\r\n\r\n")
-            .map(|(h, b)| (h.to_owned(), b.to_owned()))
-            .unwrap_or_default();
-        Ok((status, head, body))
+    /// A handle other threads can send requests with.
+    pub fn client(&self) -> Client {
+        Client { port: self.port }
+    }
+
+    /// Sends SIGTERM and waits for the process to exit.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        self.child.wait().expect("trellis exits")
     }
 
     /// Reads stdout lines until one contains `needle`; returns all read.
     pub fn stdout_until(&mut self, needle: &str) -> String {
         let deadline = Instant::now() + Duration::from_secs(10);
         while !self.seen.contains(needle) && Instant::now() < deadline {
-            if let Ok(line) = self
-                .stdout
-                .lock()
-                .unwrap()
-                .recv_timeout(Duration::from_millis(100))
-            {
+            if let Ok(line) = self.stdout.recv_timeout(Duration::from_millis(100)) {
                 self.seen.push_str(&line);
                 self.seen.push('\n');
             }
@@ -227,7 +211,7 @@ impl Server {
     }
 
     pub fn stdout(&mut self) -> String {
-        while let Ok(line) = self.stdout.lock().unwrap().try_recv() {
+        while let Ok(line) = self.stdout.try_recv() {
             self.seen.push_str(&line);
             self.seen.push('\n');
         }
@@ -253,6 +237,92 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// A full HTTP answer.
+pub struct Response {
+    pub status: u16,
+    /// Header names lower-cased.
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+#[derive(Clone, Copy)]
+pub struct Client {
+    port: u16,
+}
+
+impl Client {
+    /// As the admin credential.
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&Value>,
+    ) -> std::io::Result<Response> {
+        self.exchange(Some((ADMIN_KEY, ADMIN_SECRET)), method, path, headers, body)
+    }
+
+    /// Without credentials.
+    pub fn anonymous(&self, method: &str, path: &str, headers: &[(&str, &str)]) -> Response {
+        self.exchange(None, method, path, headers, None)
+            .expect("HTTP exchange")
+    }
+
+    pub fn exchange(
+        &self,
+        auth: Option<(&str, &str)>,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&Value>,
+    ) -> std::io::Result<Response> {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port))?;
+        stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+        let body = body.map(|b| b.to_string()).unwrap_or_default();
+        let mut head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nX-Experience-API-Version: 2.0.0\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
+            body.len()
+        );
+        if let Some((key, secret)) = auth {
+            head.push_str(&format!(
+                "Authorization: Basic {}\r\n",
+                STANDARD.encode(format!("{key}:{secret}"))
+            ));
+        }
+        for (name, value) in headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        head.push_str("\r\n");
+        stream.write_all(head.as_bytes())?;
+        stream.write_all(body.as_bytes())?;
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw)?;
+        let text = String::from_utf8_lossy(&raw).into_owned();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+        let status = head.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
+        let headers = head
+            .lines()
+            .skip(1)
+            .filter_map(|l| l.split_once(':'))
+            .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
+            .collect();
+        Ok(Response {
+            status,
+            headers,
+            body: body.to_owned(),
+        })
     }
 }
 

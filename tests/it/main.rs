@@ -1,9 +1,11 @@
 //! Black-box tests of the `trellis` binary: crash durability, first start,
-//! and the credentials command line. (HTTP behaviour by requirement lives in
+//! the credentials command line, and operations (`ops`: metrics, logs,
+//! readiness, graceful shutdown). (HTTP behaviour by requirement lives in
 //! `conformance-tests/`.)
 
 mod helpers;
 mod mongo;
+mod ops;
 
 use helpers::{Cli, Server};
 use serde_json::{json, Value};

@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::helpers::{MongoServer, Server};
+use crate::helpers::{MongoServer, Server, ADMIN_KEY, ADMIN_SECRET};
 
 fn statement(id: Uuid, n: usize) -> Value {
     json!({
@@ -51,12 +51,12 @@ fn acknowledged_statements_survive_a_mongodb_crash_under_load() {
         return;
     };
     let data = tempfile::tempdir().unwrap();
-    let server = Arc::new(Server::start_mongo(data.path(), &mongo.uri(), "faults"));
+    let server = Server::start_mongo(data.path(), &mongo.uri(), "faults");
     let stop = Arc::new(AtomicBool::new(false));
     let outcomes = Arc::new(Mutex::new(Outcomes::default()));
     let writers: Vec<_> = (0..4)
         .map(|w| {
-            let (server, stop, outcomes) = (server.clone(), stop.clone(), outcomes.clone());
+            let (client, stop, outcomes) = (server.client(), stop.clone(), outcomes.clone());
             std::thread::spawn(move || {
                 let mut n = 0;
                 while !stop.load(Ordering::Relaxed) {
@@ -69,13 +69,19 @@ fn acknowledged_statements_survive_a_mongodb_crash_under_load() {
                             })
                             .collect(),
                     );
-                    let outcome = server.exchange("POST", "/xapi/statements", Some(&body));
+                    let outcome = client.exchange(
+                        Some((ADMIN_KEY, ADMIN_SECRET)),
+                        "POST",
+                        "/xapi/statements",
+                        &[],
+                        Some(&body),
+                    );
                     let mut o = outcomes.lock().unwrap();
                     match outcome {
-                        Ok((200, _, _)) => o.acknowledged.extend(ids),
-                        Ok((status, head, _)) => o
+                        Ok(r) if r.status == 200 => o.acknowledged.extend(ids),
+                        Ok(r) => o
                             .failures
-                            .push((status, head.to_ascii_lowercase().contains("retry-after:"))),
+                            .push((r.status, r.header("retry-after").is_some())),
                         Err(_) => o.failures.push((0, false)),
                     }
                 }
@@ -83,12 +89,17 @@ fn acknowledged_statements_survive_a_mongodb_crash_under_load() {
         })
         .collect();
 
+    let readyz = || server.client().anonymous("GET", "/readyz", &[]).status;
     std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(readyz(), 200);
     mongo.kill_9();
-    // Longer than the server selection timeout (5 s): requests must fail.
+    // Longer than the server selection timeout (5 s): requests must fail,
+    // and readiness (probed every 2 s with a 2 s timeout) must say so.
     std::thread::sleep(Duration::from_secs(7));
+    assert_eq!(readyz(), 503, "not ready while MongoDB is down");
     mongo.restart();
     std::thread::sleep(Duration::from_secs(6));
+    assert_eq!(readyz(), 200, "ready again once MongoDB is back");
     stop.store(true, Ordering::Relaxed);
     for w in writers {
         w.join().unwrap();
@@ -170,22 +181,24 @@ fn two_instances_on_one_database_serve_consistent_results() {
         Some(&statement(id, 99)),
     );
     assert_eq!(status, 204);
-    let (status, head, body) = b
-        .exchange("GET", &format!("/xapi/statements?statementId={id}"), None)
-        .unwrap();
-    assert_eq!(status, 200, "{body}");
-    let stored = serde_json::from_str::<Value>(&body).unwrap()["stored"]
+    let r = b
+        .client()
+        .request(
+            "GET",
+            &format!("/xapi/statements?statementId={id}"),
+            &[],
+            None,
+        )
+        .expect("HTTP exchange");
+    assert_eq!(r.status, 200, "{}", r.body);
+    let stored = serde_json::from_str::<Value>(&r.body).unwrap()["stored"]
         .as_str()
         .unwrap()
         .to_owned();
-    let through = head
-        .lines()
-        .find_map(|l| {
-            l.to_ascii_lowercase()
-                .starts_with("x-experience-api-consistent-through:")
-                .then(|| l.split_once(':').unwrap().1.trim().to_owned())
-        })
-        .expect("Consistent-Through header");
+    let through = r
+        .header("x-experience-api-consistent-through")
+        .expect("Consistent-Through header")
+        .to_owned();
     let parse = |t: &str| chrono::DateTime::parse_from_rfc3339(t).unwrap();
     assert!(parse(&through) >= parse(&stored), "{through} < {stored}");
 

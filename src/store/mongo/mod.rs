@@ -132,22 +132,25 @@ impl Collections {
     }
 }
 
+/// Cheap to clone: clones share the client, the start-up state and the
+/// write lock.
+#[derive(Clone)]
 pub struct MongoStore {
     client: Client,
     db: Database,
     c: Collections,
     transaction: TransactionOptions,
     /// Set once the indexes exist and transactions are known to work.
-    initialized: AtomicBool,
+    initialized: Arc<AtomicBool>,
     /// Statement writes of this instance go one at a time: they all update
     /// the log counter, so running them side by side only buys conflicts.
-    write_lock: Mutex<()>,
+    write_lock: Arc<Mutex<()>>,
 }
 
 impl MongoStore {
     /// Builds the client; connects lazily, so this succeeds while MongoDB
     /// is down. Call `initialize` (and retry it) before use.
-    pub async fn connect(settings: &MongoSettings) -> anyhow::Result<Arc<MongoStore>> {
+    pub async fn connect(settings: &MongoSettings) -> anyhow::Result<MongoStore> {
         let mut options = ClientOptions::parse(&settings.uri)
             .await
             .map_err(|e| anyhow::anyhow!("invalid MongoDB URI: {e}"))?;
@@ -168,14 +171,14 @@ impl MongoStore {
             .write_concern(write_concern)
             .max_commit_time(MAX_COMMIT_TIME)
             .build();
-        Ok(Arc::new(MongoStore {
+        Ok(MongoStore {
             c: Collections::new(&db),
             client,
             db,
             transaction,
-            initialized: AtomicBool::new(false),
-            write_lock: Mutex::new(()),
-        }))
+            initialized: Arc::new(AtomicBool::new(false)),
+            write_lock: Arc::new(Mutex::new(())),
+        })
     }
 
     /// Checks that the deployment supports transactions and creates every
@@ -226,16 +229,6 @@ impl MongoStore {
                 "MongoDB is not reachable yet (start-up is still retrying)".into(),
             ))
         }
-    }
-
-    /// A cheap round trip to the server.
-    pub async fn ping(&self) -> Result<(), StoreError> {
-        self.ready()?;
-        self.db
-            .run_command(doc! {"ping": 1})
-            .await
-            .map(drop)
-            .map_err(map_error)
     }
 
     async fn session(&self) -> Result<ClientSession, StoreError> {
@@ -732,6 +725,23 @@ impl Store for MongoStore {
         docs.iter().map(to_credential).collect()
     }
 
+    /// A cheap round trip to the server; not ready until start-up is done.
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.ready()?;
+        self.db
+            .run_command(doc! {"ping": 1})
+            .await
+            .map(drop)
+            .map_err(map_error)
+    }
+
+    /// Every acknowledged write is already durable (write concern); this
+    /// waits for the writes of this instance still in flight.
+    async fn flush(&self) -> Result<(), StoreError> {
+        drop(self.write_lock.lock().await);
+        Ok(())
+    }
+
     async fn revoke_credential(&self, key: &str) -> Result<bool, StoreError> {
         let c = self.ready()?;
         c.credentials
@@ -749,7 +759,7 @@ mod tests {
     /// A store on a fresh database of the test server, or `None` (skip) when
     /// no server is configured outside CI. Under `CI=true` a missing server
     /// fails the test: the MongoDB tests must never silently skip there.
-    pub(crate) async fn test_store() -> Option<Arc<MongoStore>> {
+    pub(crate) async fn test_store() -> Option<MongoStore> {
         let Ok(uri) = std::env::var("TRELLIS_TEST_MONGODB_URI") else {
             assert!(
                 std::env::var("CI").map_or(true, |v| v != "true"),
@@ -770,7 +780,7 @@ mod tests {
         let Some(store) = test_store().await else {
             return;
         };
-        crate::store::contract::run_all(store.as_ref()).await;
+        crate::store::contract::run_all(&store).await;
         store.drop_database().await.unwrap();
     }
 
@@ -800,7 +810,7 @@ mod tests {
         let Some(store) = test_store().await else {
             return;
         };
-        crate::store::contract::run_all(store.as_ref()).await;
+        crate::store::contract::run_all(&store).await;
         let queries = [
             StatementQuery::default(),
             StatementQuery {
