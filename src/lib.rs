@@ -12,6 +12,7 @@ pub mod auth;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod cx;
 pub mod http;
 pub mod startup;
 pub mod store;
