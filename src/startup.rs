@@ -11,6 +11,9 @@ use anyhow::Context as _;
 
 use crate::auth::{create_credential, Authenticator, Scope};
 use crate::config::Settings;
+use crate::cx::aggregator::Aggregator;
+use crate::cx::exporter::CxCollector;
+use crate::cx::Cx;
 use crate::http::{self, AppState, Limits};
 use crate::store::sqlite::SqliteStore;
 use crate::store::Store;
@@ -24,6 +27,12 @@ impl Application {
     pub async fn build(settings: &Settings) -> anyhow::Result<Application> {
         let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&settings.data_dir)?);
         ensure_credentials(store.as_ref()).await?;
+        let cx = Arc::new(Cx::new(settings.analytics.clone()));
+        let aggregator = Aggregator::load(store.clone(), cx.clone())
+            .await
+            .context("loading the CX aggregate state")?;
+        let registry = prometheus::Registry::new();
+        CxCollector::register(cx.clone(), &registry)?;
         let listener = TcpListener::bind(&settings.listen)
             .with_context(|| format!("binding {}", settings.listen))?;
         let port = listener.local_addr()?.port();
@@ -46,6 +55,8 @@ impl Application {
             },
             public_url,
             declared_versions: Default::default(),
+            cx,
+            registry,
         });
         let server = HttpServer::new(move || {
             App::new()
@@ -55,6 +66,9 @@ impl Application {
         })
         .listen(listener)?
         .run();
+        // The aggregator runs beside the server, on the same runtime, and
+        // ends with it; statement ingestion never waits for it.
+        tokio::spawn(aggregator.run_until_stopped(std::future::pending()));
         Ok(Application { port, server })
     }
 

@@ -36,6 +36,7 @@ pub struct Aggregator {
     cx: Arc<Cx>,
     /// The stored checkpoint as last seen by this process.
     persisted: i64,
+    page: usize,
 }
 
 /// Net record changes of a range of the log, in log order.
@@ -128,9 +129,16 @@ impl Aggregator {
                     store,
                     cx,
                     persisted: before,
+                    page: PAGE,
                 });
             }
         }
+    }
+
+    /// Reads `page` statements per step (tests use small pages).
+    pub fn with_page(mut self, page: usize) -> Aggregator {
+        self.page = page.max(1);
+        self
     }
 
     pub fn cx(&self) -> &Arc<Cx> {
@@ -140,7 +148,7 @@ impl Aggregator {
     /// Folds the next page of the log; answers how many statements it read.
     pub async fn run_once(&mut self) -> Result<usize, StoreError> {
         let from = self.cx.checkpoint();
-        let page = self.store.log_after(from, PAGE).await?;
+        let page = self.store.log_after(from, self.page).await?;
         let Some(last) = page.last() else {
             self.cx.pending_since_ms.store(-1, Ordering::Release);
             return Ok(0);
@@ -152,7 +160,7 @@ impl Aggregator {
         let entries = entries_of(&page);
         apply(&mut self.cx.write(), &entries);
         self.cx.checkpoint.store(to, Ordering::Release);
-        let pending = if page.len() < PAGE {
+        let pending = if page.len() < self.page {
             -1
         } else {
             match self.store.log_after(to, 1).await?.first() {
@@ -188,7 +196,7 @@ impl Aggregator {
         self.persisted = self.store.checkpoint(CONSUMER).await?;
         while self.persisted < to {
             let from = self.persisted;
-            let mut page = self.store.log_after(from, PAGE).await?;
+            let mut page = self.store.log_after(from, self.page).await?;
             page.retain(|s| s.seq <= to);
             let Some(last) = page.last().map(|s| s.seq) else {
                 return Ok(());

@@ -16,6 +16,8 @@ pub mod facts;
 pub mod index;
 pub mod metrics;
 pub mod period;
+#[cfg(test)]
+mod reference_tests;
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};

@@ -3,6 +3,7 @@
 //! CORS, errors).
 
 pub mod about;
+pub mod analytics;
 pub mod auth;
 pub mod body;
 pub mod documents;
@@ -45,6 +46,10 @@ pub struct AppState {
     /// The version each client (by credential key) last declared, to answer
     /// a request that omits the header in the version that client speaks.
     pub declared_versions: DeclaredVersions,
+    /// The aggregated CX state the analytics API reads.
+    pub cx: Arc<crate::cx::Cx>,
+    /// What `/metrics` serves.
+    pub registry: prometheus::Registry,
 }
 
 /// Bounded memory of the xAPI version each credential key last declared.
@@ -73,13 +78,27 @@ impl DeclaredVersions {
 
 /// Mounts every route; used by `startup` and by tests alike.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(healthz)).service(
+    cfg.route("/healthz", web::get().to(healthz))
+        .route("/metrics", web::get().to(get_metrics))
+        .configure(analytics::configure)
+        .service(
         web::scope("/xapi")
             .wrap(actix_web::middleware::from_fn(xapi_headers))
             .configure(about::configure)
             .configure(statements::configure)
             .configure(documents::configure),
     );
+}
+
+/// The Prometheus text exposition of the application's registry.
+async fn get_metrics(state: web::Data<AppState>) -> HttpResponse {
+    let mut text = String::new();
+    match prometheus::TextEncoder::new().encode_utf8(&state.registry.gather(), &mut text) {
+        Ok(()) => HttpResponse::Ok()
+            .content_type(prometheus::TEXT_FORMAT)
+            .body(text),
+        Err(e) => ApiError::Internal(e.into()).error_response(),
+    }
 }
 
 async fn healthz() -> HttpResponse {
