@@ -105,7 +105,11 @@ impl CxCollector {
                 a,
             ),
             ces_mean: gauge("trellis_cx_ces_mean", "Mean CES answer (1-7).", a),
-            ces_easy: gauge("trellis_cx_ces_easy_ratio", "Share of CES answers 5 to 7.", a),
+            ces_easy: gauge(
+                "trellis_cx_ces_easy_ratio",
+                "Share of CES answers 5 to 7.",
+                a,
+            ),
             survey_responses: gauge(
                 "trellis_cx_survey_responses",
                 "Counted survey responses (latest per learner).",
@@ -152,7 +156,12 @@ impl CxCollector {
 
 /// The exported Activities: the configured ones, then the top `n` by
 /// enrolled learners (ties by IRI), without repeats.
-pub fn exported_activities(index: &Index, configured: &[String], top: usize, as_of: i64) -> Vec<String> {
+pub fn exported_activities(
+    index: &Index,
+    configured: &[String],
+    top: usize,
+    as_of: i64,
+) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for a in configured {
         if !out.contains(a) {

@@ -98,8 +98,10 @@ fn voided_target(value: &Value) -> Option<Uuid> {
 
 fn fact_of(value: &Value, stored: &StoredStatement) -> Fact {
     let actor = value.get("actor");
-    let is_group =
-        actor.and_then(|a| a.get("objectType")).and_then(Value::as_str) == Some("Group");
+    let is_group = actor
+        .and_then(|a| a.get("objectType"))
+        .and_then(Value::as_str)
+        == Some("Group");
     let learner = if is_group {
         None
     } else {
@@ -207,7 +209,9 @@ mod tests {
             Some("mbox:mailto:a@x")
         );
         assert_eq!(
-            fact(base(json!({"mbox_sha1sum": "ABC"}))).learner.as_deref(),
+            fact(base(json!({"mbox_sha1sum": "ABC"})))
+                .learner
+                .as_deref(),
             Some("sha1:abc")
         );
         assert_eq!(
@@ -215,9 +219,11 @@ mod tests {
             Some("openid:http://o")
         );
         assert_eq!(
-            fact(base(json!({"account": {"homePage": "http://h", "name": "n"}})))
-                .learner
-                .as_deref(),
+            fact(base(
+                json!({"account": {"homePage": "http://h", "name": "n"}})
+            ))
+            .learner
+            .as_deref(),
             Some("account:http://h|n")
         );
         let group = json!({"objectType": "Group", "mbox": "mailto:g@x", "member": []});
@@ -265,8 +271,10 @@ mod tests {
 
     #[test]
     fn facts_round_trip_through_their_persisted_form() {
-        let f = fact(json!({"actor": {"mbox": "mailto:a@x"}, "verb": {"id": "v:x"},
-            "object": {"objectType": "Agent", "mbox": "mailto:b@x"}}));
+        let f = fact(
+            json!({"actor": {"mbox": "mailto:a@x"}, "verb": {"id": "v:x"},
+            "object": {"objectType": "Agent", "mbox": "mailto:b@x"}}),
+        );
         assert_eq!(f.object, None);
         let bytes = serde_json::to_vec(&f).unwrap();
         assert_eq!(serde_json::from_slice::<Fact>(&bytes).unwrap(), f);

@@ -677,10 +677,12 @@ pub fn surveys(
                 }
                 total.add(l, kind, (a.time, a.seq), a.raw);
                 if let Some(p) = period {
-                    periods
-                        .entry(p.start_of(a.time))
-                        .or_default()
-                        .add(l, kind, (a.time, a.seq), a.raw);
+                    periods.entry(p.start_of(a.time)).or_default().add(
+                        l,
+                        kind,
+                        (a.time, a.seq),
+                        a.raw,
+                    );
                 }
             }
         }
@@ -815,7 +817,14 @@ pub fn churn_risk(
     limit: usize,
     offset: usize,
 ) -> ChurnRisk {
-    let found = at_risk(index, settings, activity, as_of, inactive_days, churned_days);
+    let found = at_risk(
+        index,
+        settings,
+        activity,
+        as_of,
+        inactive_days,
+        churned_days,
+    );
     ChurnRisk {
         inactive_days,
         churned_days,

@@ -104,28 +104,45 @@ mod tests {
         assert_eq!(rfc3339(Period::Week.start_of(t)), "2026-11-23T00:00:00Z");
         assert_eq!(rfc3339(Period::Month.start_of(t)), "2026-11-01T00:00:00Z");
         let sunday = at("2026-11-29T23:59:59.999999Z");
-        assert_eq!(rfc3339(Period::Week.start_of(sunday)), "2026-11-23T00:00:00Z");
+        assert_eq!(
+            rfc3339(Period::Week.start_of(sunday)),
+            "2026-11-23T00:00:00Z"
+        );
         assert_eq!(
             rfc3339(Period::Month.next(at("2026-12-01T00:00:00Z"))),
             "2027-01-01T00:00:00Z"
         );
         let before_epoch = at("1969-12-31T12:00:00Z");
-        assert_eq!(rfc3339(Period::Day.start_of(before_epoch)), "1969-12-31T00:00:00Z");
+        assert_eq!(
+            rfc3339(Period::Day.start_of(before_epoch)),
+            "1969-12-31T00:00:00Z"
+        );
     }
 
     #[test]
     fn periods_between_cover_both_ends() {
-        let starts = Period::Week.starts_between(at("2026-11-22T10:00:00Z"), at("2026-11-30T00:00:00Z"));
+        let starts =
+            Period::Week.starts_between(at("2026-11-22T10:00:00Z"), at("2026-11-30T00:00:00Z"));
         let shown: Vec<String> = starts.into_iter().map(rfc3339).collect();
         assert_eq!(
             shown,
-            ["2026-11-16T00:00:00Z", "2026-11-23T00:00:00Z", "2026-11-30T00:00:00Z"]
+            [
+                "2026-11-16T00:00:00Z",
+                "2026-11-23T00:00:00Z",
+                "2026-11-30T00:00:00Z"
+            ]
         );
     }
 
     #[test]
     fn formatting_keeps_the_precision_it_needs() {
-        assert_eq!(rfc3339(at("2026-01-01T00:00:01.5Z")), "2026-01-01T00:00:01.500Z");
-        assert_eq!(rfc3339(at("2026-01-01T00:00:01.000001Z")), "2026-01-01T00:00:01.000001Z");
+        assert_eq!(
+            rfc3339(at("2026-01-01T00:00:01.5Z")),
+            "2026-01-01T00:00:01.500Z"
+        );
+        assert_eq!(
+            rfc3339(at("2026-01-01T00:00:01.000001Z")),
+            "2026-01-01T00:00:01.000001Z"
+        );
     }
 }

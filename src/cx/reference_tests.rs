@@ -34,10 +34,10 @@ impl Rng {
         self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
     }
     fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
+        ((self.next() >> 32) % n as u64) as usize
     }
     fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
+        (self.next() >> 32) % 100 < percent
     }
 }
 
@@ -65,7 +65,9 @@ const SURVEY_TYPES: [&str; 4] = [
 fn actor(rng: &mut Rng) -> Value {
     let n = rng.below(12);
     match rng.below(10) {
-        0 => json!({"objectType": "Group", "name": "team", "member": [{"mbox": format!("mailto:m{n}@x.example")}]}),
+        0 => {
+            json!({"objectType": "Group", "name": "team", "member": [{"mbox": format!("mailto:m{n}@x.example")}]})
+        }
         1 => json!({"objectType": "Group", "mbox": format!("mailto:g{n}@x.example")}),
         2 => json!({"mbox_sha1sum": format!("{:040x}", n)}),
         3 => json!({"openid": format!("http://openid.x.example/{n}")}),
@@ -76,7 +78,8 @@ fn actor(rng: &mut Rng) -> Value {
 
 fn random_statement(rng: &mut Rng) -> Value {
     let verb = VERBS[rng.below(VERBS.len())];
-    let mut s = json!({"id": Uuid::new_v4().to_string(), "actor": actor(rng), "verb": {"id": verb}});
+    let mut s =
+        json!({"id": Uuid::new_v4().to_string(), "actor": actor(rng), "verb": {"id": verb}});
     if rng.chance(15) {
         let kind = SURVEY_TYPES[rng.below(SURVEY_TYPES.len())];
         s["object"] = json!({"id": format!("http://x.example/survey/{}", rng.below(3)),
@@ -94,7 +97,10 @@ fn random_statement(rng: &mut Rng) -> Value {
             result.insert("success".into(), json!(rng.chance(50)));
         }
         if rng.chance(30) {
-            result.insert("score".into(), json!({"scaled": rng.below(11) as f64 / 10.0}));
+            result.insert(
+                "score".into(),
+                json!({"scaled": rng.below(11) as f64 / 10.0}),
+            );
         }
         if !result.is_empty() {
             s["result"] = Value::Object(result);
@@ -146,8 +152,15 @@ async fn insert(store: &dyn Store, rng: &mut Rng, values: &[Value]) {
     let mut i = 0;
     while i < values.len() {
         let k = (1 + rng.below(5)).min(values.len() - i);
-        let batch = values[i..i + k].iter().cloned().map(new_statement).collect();
-        store.insert_statements(batch, vec![]).await.expect("stored");
+        let batch = values[i..i + k]
+            .iter()
+            .cloned()
+            .map(new_statement)
+            .collect();
+        store
+            .insert_statements(batch, vec![])
+            .await
+            .expect("stored");
         i += k;
     }
 }
@@ -201,7 +214,11 @@ async fn counted(store: &dyn Store) -> Vec<Raw> {
             Some(format!("openid:{m}"))
         } else {
             let a = &v["actor"]["account"];
-            Some(format!("account:{}|{}", a["homePage"].as_str().unwrap(), a["name"].as_str().unwrap()))
+            Some(format!(
+                "account:{}|{}",
+                a["homePage"].as_str().unwrap(),
+                a["name"].as_str().unwrap()
+            ))
         };
         let time = match v["timestamp"].as_str() {
             Some(t) => DateTime::parse_from_rfc3339(t).unwrap().timestamp_micros(),
@@ -233,15 +250,21 @@ fn nearest_rank(sorted: &[i64], p: f64) -> Option<f64> {
 
 fn stats(mut v: Vec<i64>) -> Value {
     v.sort();
-    let mean = (!v.is_empty()).then(|| v.iter().map(|&x| x as f64 / 1e6).sum::<f64>() / v.len() as f64);
+    let mean =
+        (!v.is_empty()).then(|| v.iter().map(|&x| x as f64 / 1e6).sum::<f64>() / v.len() as f64);
     json!({"count": v.len(), "mean": mean, "median": nearest_rank(&v, 0.5), "p90": nearest_rank(&v, 0.9)})
 }
 
 fn div(a: usize, b: usize) -> Value {
-    if b == 0 { Value::Null } else { json!(a as f64 / b as f64) }
+    if b == 0 {
+        Value::Null
+    } else {
+        json!(a as f64 / b as f64)
+    }
 }
 
 /// Every metric of one scope as of an instant, from the raw statements.
+#[allow(clippy::type_complexity)]
 fn reference(all: &[Raw], scope: Option<&str>, as_of: i64) -> Value {
     let seen: Vec<&Raw> = all.iter().filter(|r| r.time <= as_of).collect();
     let in_s: Vec<&&Raw> = seen.iter().filter(|r| r.in_scope(scope)).collect();
@@ -254,15 +277,29 @@ fn reference(all: &[Raw], scope: Option<&str>, as_of: i64) -> Value {
     let enrol = |l: &str| learners[l].iter().map(|r| r.time).min().unwrap();
     let on_object = |r: &Raw| scope.is_some() && r.object.as_deref() == scope;
     let completed = |l: &str| {
-        learners[l].iter().filter(|r| on_object(r) && (r.result_bool("completion")
-            || metrics::DEFAULT_COMPLETION_VERBS.contains(&r.verb.as_str())))
-            .map(|r| r.time).min()
+        learners[l]
+            .iter()
+            .filter(|r| {
+                on_object(r)
+                    && (r.result_bool("completion")
+                        || metrics::DEFAULT_COMPLETION_VERBS.contains(&r.verb.as_str()))
+            })
+            .map(|r| r.time)
+            .min()
     };
     let competent = |l: &str| {
-        learners[l].iter().filter(|r| on_object(r) && (r.result_bool("success")
-            || metrics::COMPETENCY_VERBS.contains(&r.verb.as_str())
-            || r.value["result"]["score"]["scaled"].as_f64().is_some_and(|s| s >= 0.8)))
-            .map(|r| r.time).min()
+        learners[l]
+            .iter()
+            .filter(|r| {
+                on_object(r)
+                    && (r.result_bool("success")
+                        || metrics::COMPETENCY_VERBS.contains(&r.verb.as_str())
+                        || r.value["result"]["score"]["scaled"]
+                            .as_f64()
+                            .is_some_and(|s| s >= 0.8))
+            })
+            .map(|r| r.time)
+            .min()
     };
     let n = learners.len();
     let done = learners.keys().filter(|l| completed(l).is_some()).count();
@@ -277,7 +314,9 @@ fn reference(all: &[Raw], scope: Option<&str>, as_of: i64) -> Value {
     let mut overall = vec![(0, 0); 5];
     for l in learners.keys() {
         let e = enrol(l);
-        let c = retention.entry(Period::Week.start_of(e)).or_insert(vec![(0, 0); 5]);
+        let c = retention
+            .entry(Period::Week.start_of(e))
+            .or_insert(vec![(0, 0); 5]);
         for (i, d) in [1i64, 7, 30, 60, 90].iter().enumerate() {
             if e + d * DAY <= as_of {
                 let kept = learners[l].iter().any(|r| r.time >= e + d * DAY);
@@ -297,13 +336,19 @@ fn reference(all: &[Raw], scope: Option<&str>, as_of: i64) -> Value {
         *d.2.entry(r.verb.as_str()).or_default() += 1;
         if let Some(l) = &r.learner {
             d.1.insert(l);
-            weeks.entry(Period::Week.start_of(r.time)).or_default().insert(l);
+            weeks
+                .entry(Period::Week.start_of(r.time))
+                .or_default()
+                .insert(l);
         }
     }
     let engagement: Vec<Value> = weeks
         .iter()
         .map(|(&w, active)| {
-            let enrolled = learners.keys().filter(|l| enrol(l) < Period::Week.next(w)).count();
+            let enrolled = learners
+                .keys()
+                .filter(|l| enrol(l) < Period::Week.next(w))
+                .count();
             json!([w, active.len(), enrolled])
         })
         .collect();
@@ -312,7 +357,10 @@ fn reference(all: &[Raw], scope: Option<&str>, as_of: i64) -> Value {
         .map(|(&d, (n, ls, verbs))| json!([d, n, ls.len(), verbs]))
         .collect();
     let window = |days: i64| {
-        learners.values().filter(|rs| rs.iter().any(|r| r.time > as_of - days * DAY)).count()
+        learners
+            .values()
+            .filter(|rs| rs.iter().any(|r| r.time > as_of - days * DAY))
+            .count()
     };
     // Surveys: latest valid answer per learner and kind.
     let mut latest: HashMap<(&str, &str), ((i64, i64), f64)> = HashMap::new();
@@ -322,7 +370,9 @@ fn reference(all: &[Raw], scope: Option<&str>, as_of: i64) -> Value {
             r.learner.as_deref(),
             r.value["object"]["definition"]["type"].as_str(),
             r.value["result"]["score"]["raw"].as_f64(),
-        ) else { continue };
+        ) else {
+            continue;
+        };
         let (lo, hi) = match kind {
             "urn:trellis:cx:activity-type:nps" => (0.0, 10.0),
             "urn:trellis:cx:activity-type:csat" => (1.0, 5.0),
@@ -339,7 +389,11 @@ fn reference(all: &[Raw], scope: Option<&str>, as_of: i64) -> Value {
         }
     }
     let answers = |kind: &str| -> Vec<f64> {
-        let mut v: Vec<f64> = latest.iter().filter(|((_, k), _)| *k == kind).map(|(_, (_, raw))| *raw).collect();
+        let mut v: Vec<f64> = latest
+            .iter()
+            .filter(|((_, k), _)| *k == kind)
+            .map(|(_, (_, raw))| *raw)
+            .collect();
         v.sort_by(f64::total_cmp);
         v
     };
@@ -348,16 +402,36 @@ fn reference(all: &[Raw], scope: Option<&str>, as_of: i64) -> Value {
     let det = nps.iter().filter(|&&x| x <= 6.0).count();
     let csat = answers("urn:trellis:cx:activity-type:csat");
     let ces = answers("urn:trellis:cx:activity-type:ces");
-    let mean = |v: &[f64]| if v.is_empty() { Value::Null } else { json!(v.iter().sum::<f64>() / v.len() as f64) };
+    let mean = |v: &[f64]| {
+        if v.is_empty() {
+            Value::Null
+        } else {
+            json!(v.iter().sum::<f64>() / v.len() as f64)
+        }
+    };
     // Time to first value and churn risk.
     let ttfv: Vec<i64> = learners
         .keys()
-        .map(|l| enrol(l) - seen.iter().filter(|r| r.learner.as_deref() == Some(l)).map(|r| r.time).min().unwrap())
+        .map(|l| {
+            enrol(l)
+                - seen
+                    .iter()
+                    .filter(|r| r.learner.as_deref() == Some(l))
+                    .map(|r| r.time)
+                    .min()
+                    .unwrap()
+        })
         .collect();
     let mut risk: Vec<(i64, i64, &str)> = learners
         .keys()
         .filter(|l| scope.is_none() || completed(l).is_none())
-        .map(|l| (learners[l].iter().map(|r| r.time).max().unwrap(), enrol(l), *l))
+        .map(|l| {
+            (
+                learners[l].iter().map(|r| r.time).max().unwrap(),
+                enrol(l),
+                *l,
+            )
+        })
         .filter(|(last, _, _)| as_of - last >= 7 * DAY && as_of - last < 30 * DAY)
         .collect();
     risk.sort();
@@ -390,34 +464,69 @@ fn engine(cx: &Cx, scope: Option<&str>, as_of: i64) -> Value {
         Some(a) => {
             let c = metrics::completion(&index, s, a, as_of, None);
             let t = metrics::time_to_competency(&index, s, a, as_of, 0.8);
-            (json!([c.total.enrolled, c.total.completed]),
-             json!([t.enrolled, {"count": t.reached, "mean": secs(t.mean_seconds), "median": secs(t.median_seconds), "p90": secs(t.p90_seconds)}]))
+            (
+                json!([c.total.enrolled, c.total.completed]),
+                json!([t.enrolled, {"count": t.reached, "mean": secs(t.mean_seconds), "median": secs(t.median_seconds), "p90": secs(t.p90_seconds)}]),
+            )
         }
         None => {
             let n = metrics::retention(&index, None, as_of, Period::Week, &[]).learners;
-            (json!([n, 0]), json!([n, {"count": 0, "mean": null, "median": null, "p90": null}]))
+            (
+                json!([n, 0]),
+                json!([n, {"count": 0, "mean": null, "median": null, "p90": null}]),
+            )
         }
     };
-    let r = metrics::retention(&index, scope, as_of, Period::Week, &metrics::DEFAULT_RETENTION_DAYS);
+    let r = metrics::retention(
+        &index,
+        scope,
+        as_of,
+        Period::Week,
+        &metrics::DEFAULT_RETENTION_DAYS,
+    );
     let at = |start: &str| super::period::parse_rfc3339(start).unwrap();
     let retention = json!([
-        r.cohorts.iter().map(|c| json!([at(&c.start), c.points.iter().map(|p| json!([p.eligible, p.retained])).collect::<Vec<_>>()])).collect::<Vec<_>>(),
-        r.overall.iter().map(|p| json!([p.eligible, p.retained])).collect::<Vec<_>>()
+        r.cohorts
+            .iter()
+            .map(|c| json!([
+                at(&c.start),
+                c.points
+                    .iter()
+                    .map(|p| json!([p.eligible, p.retained]))
+                    .collect::<Vec<_>>()
+            ]))
+            .collect::<Vec<_>>(),
+        r.overall
+            .iter()
+            .map(|p| json!([p.eligible, p.retained]))
+            .collect::<Vec<_>>()
     ]);
     let e = metrics::engagement(&index, scope, as_of, Period::Week, None, None).unwrap();
     // The reference lists only weeks with activity.
-    let engagement: Vec<Value> = e.periods.iter().filter(|p| p.active > 0)
-        .map(|p| json!([at(&p.start), p.active, p.enrolled])).collect();
+    let engagement: Vec<Value> = e
+        .periods
+        .iter()
+        .filter(|p| p.active > 0)
+        .map(|p| json!([at(&p.start), p.active, p.enrolled]))
+        .collect();
     let a = metrics::activity(&index, scope, as_of, Period::Day, None, None).unwrap();
-    let activity: Vec<Value> = a.periods.iter().filter(|p| p.statements > 0)
-        .map(|p| json!([at(&p.start), p.statements, p.active_learners, p.verbs])).collect();
+    let activity: Vec<Value> = a
+        .periods
+        .iter()
+        .filter(|p| p.statements > 0)
+        .map(|p| json!([at(&p.start), p.statements, p.active_learners, p.verbs]))
+        .collect();
     let sv = metrics::surveys(&index, s, scope, as_of, None).total;
     let f = metrics::time_to_first_value(&index, scope, as_of);
     let risk = metrics::churn_risk(&index, s, scope, as_of, 7, 30, 1_000_000, 0);
-    let risk_rows: Vec<Value> = risk.learners.iter().map(|l| {
-        let key = crate::xapi::statement::ifi_key(&l.actor).unwrap();
-        json!([at(&l.last_active), at(&l.enrolled_at), key])
-    }).collect();
+    let risk_rows: Vec<Value> = risk
+        .learners
+        .iter()
+        .map(|l| {
+            let key = crate::xapi::statement::ifi_key(&l.actor).unwrap();
+            json!([at(&l.last_active), at(&l.enrolled_at), key])
+        })
+        .collect();
     json!({
         "completion": completion,
         "ttc": ttc,
@@ -440,7 +549,9 @@ fn same(a: &Value, b: &Value) -> bool {
             let (x, y) = (x.as_f64().unwrap(), y.as_f64().unwrap());
             (x - y).abs() <= 1e-9 * x.abs().max(1.0)
         }
-        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(x, y)| same(x, y)),
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(x, y)| same(x, y))
+        }
         (Value::Object(x), Value::Object(y)) => {
             x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w)))
         }
@@ -455,10 +566,27 @@ async fn check(cx: &Cx, store: &dyn Store, seed: u64, what: &str) {
     assert!(all["completion"][1].as_u64() > Some(0), "{all}");
     assert!(all["ttc"][1]["count"].as_u64() > Some(0), "{all}");
     let global = reference(&raw, None, i64::MAX / 2);
-    assert!(global["nps"][0].as_u64() > Some(0) && global["invalid"].as_u64() > Some(0), "{global}");
-    let scopes = [None, Some(ACTIVITIES[0]), Some(ACTIVITIES[1]), Some(ACTIVITIES[3]), Some("http://x.example/survey/1")];
+    assert!(
+        global["nps"][0].as_u64() > Some(0) && global["invalid"].as_u64() > Some(0),
+        "{} {} {}",
+        global["nps"],
+        global["invalid"],
+        global["csat"]
+    );
+    let scopes = [
+        None,
+        Some(ACTIVITIES[0]),
+        Some(ACTIVITIES[1]),
+        Some(ACTIVITIES[3]),
+        Some("http://x.example/survey/1"),
+    ];
     let now = chrono::Utc::now().timestamp_micros();
-    for as_of in [BASE + 20 * DAY + 12345, BASE + 61 * DAY, BASE + 200 * DAY, now + DAY] {
+    for as_of in [
+        BASE + 20 * DAY + 12345,
+        BASE + 61 * DAY,
+        BASE + 200 * DAY,
+        now + DAY,
+    ] {
         for scope in scopes {
             let want = reference(&raw, scope, as_of);
             let got = engine(cx, scope, as_of);
@@ -489,7 +617,10 @@ fn incremental_results_equal_a_recomputation_across_restarts_and_instances() {
             let (first, second) = log.split_at(log.len() / 2);
 
             let cx_a = Arc::new(Cx::new(AnalyticsSettings::default()));
-            let mut a = Aggregator::load(store.clone(), cx_a.clone()).await.unwrap().with_page(7);
+            let mut a = Aggregator::load(store.clone(), cx_a.clone())
+                .await
+                .unwrap()
+                .with_page(7);
             insert(store.as_ref(), &mut rng, first).await;
             a.catch_up_with_log().await.unwrap();
             check(&cx_a, store.as_ref(), seed, "first half").await;
@@ -498,7 +629,10 @@ fn incremental_results_equal_a_recomputation_across_restarts_and_instances() {
             // first keeps running; both fold the second half.
             insert(store.as_ref(), &mut rng, second).await;
             let cx_b = Arc::new(Cx::new(AnalyticsSettings::default()));
-            let mut b = Aggregator::load(store.clone(), cx_b.clone()).await.unwrap().with_page(11);
+            let mut b = Aggregator::load(store.clone(), cx_b.clone())
+                .await
+                .unwrap()
+                .with_page(11);
             b.catch_up_with_log().await.unwrap();
             a.catch_up_with_log().await.unwrap();
             check(&cx_a, store.as_ref(), seed, "running instance").await;

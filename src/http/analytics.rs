@@ -34,7 +34,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/engagement", web::get().to(get_engagement))
             .route("/activity", web::get().to(get_activity))
             .route("/surveys", web::get().to(get_surveys))
-            .route("/time-to-first-value", web::get().to(get_time_to_first_value))
+            .route(
+                "/time-to-first-value",
+                web::get().to(get_time_to_first_value),
+            )
             .route("/churn-risk", web::get().to(get_churn_risk)),
     );
 }
@@ -47,11 +50,7 @@ struct Params {
 impl Params {
     /// Authenticates, checks read access, then parses the query string,
     /// refusing parameters other than `activity`, `as_of` and `extra`.
-    async fn read(
-        req: &HttpRequest,
-        state: &AppState,
-        extra: &[&str],
-    ) -> Result<Params, ApiError> {
+    async fn read(req: &HttpRequest, state: &AppState, extra: &[&str]) -> Result<Params, ApiError> {
         let principal = authenticate(state, header_str(req, "Authorization")).await?;
         match principal.statement_read_access() {
             ReadAccess::Everything => {}
@@ -121,7 +120,10 @@ impl Params {
         self.get(name)
             .map(|v| {
                 Period::parse(v).ok_or_else(|| {
-                    ApiError::bad_param(name, format!("{name} must be day, week or month, not {v:?}"))
+                    ApiError::bad_param(
+                        name,
+                        format!("{name} must be day, week or month, not {v:?}"),
+                    )
                 })
             })
             .transpose()
@@ -181,7 +183,10 @@ impl Params {
         let (since, until) = (self.time("since")?, self.time("until")?);
         if let (Some(s), Some(u)) = (since, until) {
             if s > u {
-                return Err(ApiError::bad_param("since", "since must not be after until"));
+                return Err(ApiError::bad_param(
+                    "since",
+                    "since must not be after until",
+                ));
             }
         }
         Ok((since, until))
@@ -189,7 +194,11 @@ impl Params {
 }
 
 /// The answer: the metric's fields plus `activity` and `as_of`.
-fn answer(activity: Option<&str>, as_of: i64, body: impl Serialize) -> Result<HttpResponse, ApiError> {
+fn answer(
+    activity: Option<&str>,
+    as_of: i64,
+    body: impl Serialize,
+) -> Result<HttpResponse, ApiError> {
     let mut value = serde_json::to_value(body).map_err(|e| ApiError::Internal(e.into()))?;
     if let Value::Object(map) = &mut value {
         map.insert("activity".into(), json!(activity));
@@ -206,7 +215,10 @@ impl From<MetricError> for ApiError {
     }
 }
 
-async fn get_completion(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+async fn get_completion(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     let p = Params::read(&req, &state, &["cohort"]).await?;
     let (activity, as_of, cohort) = (p.required_activity()?, p.as_of()?, p.period("cohort")?);
     let cx = &state.cx;
@@ -214,7 +226,10 @@ async fn get_completion(req: HttpRequest, state: web::Data<AppState>) -> Result<
     answer(Some(&activity), as_of, result)
 }
 
-async fn get_retention(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+async fn get_retention(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     let p = Params::read(&req, &state, &["cohort", "days"]).await?;
     let (activity, as_of) = (p.activity()?, p.as_of()?);
     let cohort = p.period("cohort")?.unwrap_or(Period::Week);
@@ -235,25 +250,48 @@ async fn get_time_to_competency(
     answer(Some(&activity), as_of, result)
 }
 
-async fn get_engagement(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+async fn get_engagement(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     let p = Params::read(&req, &state, &["period", "since", "until"]).await?;
     let (activity, as_of) = (p.activity()?, p.as_of()?);
     let period = p.period("period")?.unwrap_or(Period::Week);
     let (since, until) = p.range()?;
-    let result = metrics::engagement(&state.cx.read(), activity.as_deref(), as_of, period, since, until)?;
+    let result = metrics::engagement(
+        &state.cx.read(),
+        activity.as_deref(),
+        as_of,
+        period,
+        since,
+        until,
+    )?;
     answer(activity.as_deref(), as_of, result)
 }
 
-async fn get_activity(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+async fn get_activity(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     let p = Params::read(&req, &state, &["period", "since", "until"]).await?;
     let (activity, as_of) = (p.activity()?, p.as_of()?);
     let period = p.period("period")?.unwrap_or(Period::Day);
     let (since, until) = p.range()?;
-    let result = metrics::activity(&state.cx.read(), activity.as_deref(), as_of, period, since, until)?;
+    let result = metrics::activity(
+        &state.cx.read(),
+        activity.as_deref(),
+        as_of,
+        period,
+        since,
+        until,
+    )?;
     answer(activity.as_deref(), as_of, result)
 }
 
-async fn get_surveys(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+async fn get_surveys(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     let p = Params::read(&req, &state, &["period"]).await?;
     let (activity, as_of, period) = (p.activity()?, p.as_of()?, p.period("period")?);
     let cx = &state.cx;
@@ -271,8 +309,16 @@ async fn get_time_to_first_value(
     answer(activity.as_deref(), as_of, result)
 }
 
-async fn get_churn_risk(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let p = Params::read(&req, &state, &["inactive_days", "churned_days", "limit", "offset"]).await?;
+async fn get_churn_risk(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let p = Params::read(
+        &req,
+        &state,
+        &["inactive_days", "churned_days", "limit", "offset"],
+    )
+    .await?;
     let (activity, as_of) = (p.activity()?, p.as_of()?);
     let inactive = p.number("inactive_days", MAX_DAYS)?.unwrap_or(7);
     let churned = p.number("churned_days", MAX_DAYS)?.unwrap_or(30);

@@ -82,12 +82,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/metrics", web::get().to(get_metrics))
         .configure(analytics::configure)
         .service(
-        web::scope("/xapi")
-            .wrap(actix_web::middleware::from_fn(xapi_headers))
-            .configure(about::configure)
-            .configure(statements::configure)
-            .configure(documents::configure),
-    );
+            web::scope("/xapi")
+                .wrap(actix_web::middleware::from_fn(xapi_headers))
+                .configure(about::configure)
+                .configure(statements::configure)
+                .configure(documents::configure),
+        );
 }
 
 /// The Prometheus text exposition of the application's registry.

@@ -7,7 +7,8 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{
-    AggregateCommit, DocumentScope, DocumentWrite, NewStatement, Precondition, StatementQuery, Store, StoreError,
+    AggregateCommit, DocumentScope, DocumentWrite, NewStatement, Precondition, StatementQuery,
+    Store, StoreError,
 };
 use crate::xapi::document::DocumentKind;
 use crate::xapi::{JsonPath, Statement, XapiVersion};

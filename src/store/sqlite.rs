@@ -23,8 +23,8 @@ use uuid::Uuid;
 
 use super::documents::apply_write;
 use super::{
-    Attachment, Credential, Cursor, Document, DocumentScope, DocumentWrite, NewStatement,
-    AggregateCommit, Precondition, StatementPage, StatementQuery, Store, StoreError, StoredStatement,
+    AggregateCommit, Attachment, Credential, Cursor, Document, DocumentScope, DocumentWrite,
+    NewStatement, Precondition, StatementPage, StatementQuery, Store, StoreError, StoredStatement,
 };
 use crate::xapi::activity::{defined_activities, merge_definition};
 use crate::xapi::datatypes::format_timestamp;
