@@ -2,6 +2,7 @@
 //! and the credentials command line. (HTTP behaviour by requirement lives in
 //! `conformance-tests/`.)
 
+mod analytics;
 mod helpers;
 
 use helpers::{Cli, Server};
