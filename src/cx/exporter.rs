@@ -244,10 +244,9 @@ impl Collector for CxCollector {
                 set(&g.ttc, &[label, "0.9"], t.p90_seconds);
             }
             let data = index.scope(scope);
-            for (window, days) in [("1d", 1), ("7d", 7), ("30d", 30)] {
-                g.active
-                    .with_label_values(&[label, window])
-                    .set(metrics::active_learners(data, as_of, days) as f64);
+            let active = metrics::active_in_windows(data, as_of, [1, 7, 30]);
+            for (window, n) in ["1d", "7d", "30d"].into_iter().zip(active) {
+                g.active.with_label_values(&[label, window]).set(n as f64);
             }
             let s = metrics::surveys(&index, settings, scope, as_of, None);
             set(&g.nps, &[label], s.total.nps.score);

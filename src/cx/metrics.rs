@@ -512,14 +512,26 @@ pub struct Activity {
 
 /// Learners whose last event time lies in `(as_of - days, as_of]`.
 pub fn active_learners(data: Option<&ScopeData>, as_of: i64, days: i64) -> usize {
-    let from = as_of - days * MICROS_PER_DAY;
-    data.map(|d| {
-        d.learners
-            .values()
-            .filter(|ls| ls.last_activity(as_of).is_some_and(|t| t > from))
-            .count()
-    })
-    .unwrap_or(0)
+    active_in_windows(data, as_of, [days])[0]
+}
+
+/// `active_learners` for several windows in one pass.
+pub fn active_in_windows<const N: usize>(
+    data: Option<&ScopeData>,
+    as_of: i64,
+    days: [i64; N],
+) -> [usize; N] {
+    let mut counts = [0; N];
+    let Some(d) = data else { return counts };
+    let from = days.map(|n| as_of - n * MICROS_PER_DAY);
+    for ls in d.learners.values() {
+        if let Some(last) = ls.last_activity(as_of) {
+            for (count, from) in counts.iter_mut().zip(from) {
+                *count += usize::from(last > from);
+            }
+        }
+    }
+    counts
 }
 
 pub fn activity(
@@ -546,11 +558,12 @@ pub fn activity(
                 .collect(),
         })
         .collect();
+    let [dau, wau, mau] = active_in_windows(data, as_of, [1, 7, 30]);
     Ok(Activity {
         periods,
-        dau: active_learners(data, as_of, 1),
-        wau: active_learners(data, as_of, 7),
-        mau: active_learners(data, as_of, 30),
+        dau,
+        wau,
+        mau,
     })
 }
 

@@ -1,7 +1,7 @@
 //! UTC calendar periods (day, ISO week starting Monday, month) over event
 //! times in microseconds, and RFC 3339 formatting of those times.
 
-use chrono::{DateTime, Datelike, Days, Months, NaiveDate, SecondsFormat, Utc};
+use chrono::{DateTime, Datelike, Months, NaiveDate, SecondsFormat, Utc};
 
 pub const MICROS_PER_DAY: i64 = 86_400_000_000;
 
@@ -22,26 +22,31 @@ impl Period {
         }
     }
 
-    /// Start of the period containing `micros`.
+    /// Start of the period containing `micros`. Days and weeks are plain
+    /// arithmetic on UTC days (1970-01-01 was a Thursday); months use the
+    /// calendar.
     pub fn start_of(self, micros: i64) -> i64 {
-        let date = date_of(micros);
-        let start = match self {
-            Period::Day => date,
-            Period::Week => date - Days::new(u64::from(date.weekday().num_days_from_monday())),
-            Period::Month => date.with_day(1).unwrap_or(date),
-        };
-        micros_of(start)
+        let day = micros.div_euclid(MICROS_PER_DAY);
+        match self {
+            Period::Day => day * MICROS_PER_DAY,
+            Period::Week => (day - (day + 3).rem_euclid(7)) * MICROS_PER_DAY,
+            Period::Month => {
+                let date = date_of(micros);
+                micros_of(date.with_day(1).unwrap_or(date))
+            }
+        }
     }
 
     /// Start of the period after the one starting at `start`.
     pub fn next(self, start: i64) -> i64 {
-        let date = date_of(start);
-        let next = match self {
-            Period::Day => date.checked_add_days(Days::new(1)),
-            Period::Week => date.checked_add_days(Days::new(7)),
-            Period::Month => date.checked_add_months(Months::new(1)),
-        };
-        next.map(micros_of).unwrap_or(i64::MAX)
+        match self {
+            Period::Day => start.saturating_add(MICROS_PER_DAY),
+            Period::Week => start.saturating_add(7 * MICROS_PER_DAY),
+            Period::Month => date_of(start)
+                .checked_add_months(Months::new(1))
+                .map(micros_of)
+                .unwrap_or(i64::MAX),
+        }
     }
 
     /// The starts of the periods containing some instant of `[from, to]`.
@@ -117,6 +122,24 @@ mod tests {
             rfc3339(Period::Day.start_of(before_epoch)),
             "1969-12-31T00:00:00Z"
         );
+    }
+
+    #[test]
+    fn arithmetic_weeks_and_days_match_the_calendar() {
+        use chrono::Days;
+        let mut t = at("1965-01-01T00:00:00Z");
+        while t < at("2035-01-01T00:00:00Z") {
+            let date = date_of(t);
+            let monday = date - Days::new(u64::from(date.weekday().num_days_from_monday()));
+            assert_eq!(
+                Period::Week.start_of(t),
+                micros_of(monday),
+                "{}",
+                rfc3339(t)
+            );
+            assert_eq!(Period::Day.start_of(t), micros_of(date));
+            t += 3 * MICROS_PER_DAY + 7_777_777_777;
+        }
     }
 
     #[test]
