@@ -15,6 +15,8 @@ pub mod exporter;
 pub mod facts;
 pub mod index;
 pub mod metrics;
+#[cfg(test)]
+mod metrics_tests;
 pub mod period;
 #[cfg(test)]
 mod reference_tests;
