@@ -6,10 +6,65 @@
 //! Strings are interned so each learner, scope and verb is held once.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
 
 use uuid::Uuid;
 
 use super::facts::Fact;
+use super::period::Period;
+
+/// Counts of one complete period of one scope (see `PeriodCache`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PeriodTotals {
+    pub statements: usize,
+    pub active: usize,
+    pub verbs: BTreeMap<u32, usize>,
+}
+
+/// Totals of periods that end at or before the `as_of` of the request
+/// that computed them: such totals do not depend on `as_of`, so later
+/// requests reuse them. Every insert or removal drops the entries of the
+/// periods its event time falls in, so an entry always equals a
+/// recomputation.
+#[derive(Debug, Default)]
+pub struct PeriodCache {
+    entries: Mutex<HashMap<(u32, Period, i64), Arc<PeriodTotals>>>,
+}
+
+impl PeriodCache {
+    /// Bound on entries; the cache is emptied when it is reached.
+    const MAX_ENTRIES: usize = 200_000;
+
+    pub fn get(&self, scope: u32, period: Period, start: i64) -> Option<Arc<PeriodTotals>> {
+        self.entries
+            .lock()
+            .ok()?
+            .get(&(scope, period, start))
+            .cloned()
+    }
+
+    pub fn put(&self, scope: u32, period: Period, start: i64, totals: Arc<PeriodTotals>) {
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= Self::MAX_ENTRIES {
+                entries.clear();
+            }
+            entries.insert((scope, period, start), totals);
+        }
+    }
+
+    fn forget(&mut self, scopes: &[u32], time: i64) {
+        let entries = self.entries.get_mut().unwrap_or_else(|e| e.into_inner());
+        if entries.is_empty() {
+            return;
+        }
+        for period in Period::ALL {
+            let start = period.start_of(time);
+            for &s in scopes {
+                entries.remove(&(s, period, start));
+            }
+        }
+    }
+}
 
 /// The id of the global scope.
 pub const GLOBAL: u32 = 0;
@@ -130,6 +185,7 @@ pub struct Index {
     pub types: Interner,
     held: HashMap<Uuid, Held>,
     data: Vec<ScopeData>,
+    pub period_cache: PeriodCache,
 }
 
 impl Default for Index {
@@ -143,6 +199,7 @@ impl Default for Index {
             types: Interner::default(),
             held: HashMap::new(),
             data: vec![ScopeData::default()],
+            period_cache: PeriodCache::default(),
         }
     }
 }
@@ -154,6 +211,14 @@ impl Index {
         match activity {
             None => Some(&self.data[GLOBAL as usize]),
             Some(iri) => self.scopes.get(iri).map(|id| &self.data[id as usize]),
+        }
+    }
+
+    /// The id of a scope (`None` is the global scope).
+    pub fn scope_id(&self, activity: Option<&str>) -> Option<u32> {
+        match activity {
+            None => Some(GLOBAL),
+            Some(iri) => self.scopes.get(iri),
         }
     }
 
@@ -202,6 +267,7 @@ impl Index {
             self.data.push(ScopeData::default());
         }
         let key = (fact.time, fact.seq);
+        self.period_cache.forget(&scopes, fact.time);
         for &s in &scopes {
             let data = &mut self.data[s as usize];
             data.events.insert(key, Event { learner, verb });
@@ -247,6 +313,7 @@ impl Index {
             return false;
         };
         let key = (held.time, held.seq);
+        self.period_cache.forget(&held.scopes, held.time);
         for &s in held.scopes.iter() {
             let data = &mut self.data[s as usize];
             data.events.remove(&key);

@@ -3,11 +3,12 @@
 //! answer. Times are microseconds since the Unix epoch (UTC).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::index::{Index, LearnerScope, ScopeData};
+use super::index::{Index, LearnerScope, PeriodTotals, ScopeData};
 pub use super::period::Period;
 use super::period::{rfc3339, MICROS_PER_DAY};
 use crate::config::AnalyticsSettings;
@@ -399,53 +400,54 @@ fn period_starts(
     Ok(period.starts_between(from, to))
 }
 
-struct PeriodCounts {
-    statements: Vec<usize>,
-    active: Vec<usize>,
-    verbs: Vec<BTreeMap<u32, usize>>,
-}
-
 /// Counts a scope's statements in each period (event time <= as_of).
+/// Periods that end at or before `as_of` come from (or go to) the index's
+/// period cache.
 fn count_periods(
     index: &Index,
-    data: Option<&ScopeData>,
+    activity: Option<&str>,
     period: Period,
     starts: &[i64],
     as_of: i64,
-    with_verbs: bool,
-) -> PeriodCounts {
-    let n = starts.len();
-    let mut counts = PeriodCounts {
-        statements: vec![0; n],
-        active: vec![0; n],
-        verbs: vec![BTreeMap::new(); if with_verbs { n } else { 0 }],
+) -> Vec<Arc<PeriodTotals>> {
+    let (Some(scope), Some(data)) = (index.scope_id(activity), index.scope(activity)) else {
+        return vec![Arc::default(); starts.len()];
     };
-    let (Some(data), Some(&first)) = (data, starts.first()) else {
-        return counts;
-    };
-    let end = starts.last().map(|&s| period.next(s)).unwrap_or(first);
-    // Per learner, 1 + the last period it was counted active in.
-    let mut seen = vec![0usize; index.learners.len()];
-    let mut p = 0;
-    for (&(time, _), event) in data.events.range((first, i64::MIN)..(end, i64::MIN)) {
-        if time > as_of {
-            break;
-        }
-        while p + 1 < n && starts[p + 1] <= time {
-            p += 1;
-        }
-        counts.statements[p] += 1;
-        if with_verbs {
-            *counts.verbs[p].entry(event.verb).or_default() += 1;
-        }
-        if let Some(l) = event.learner {
-            if seen[l as usize] != p + 1 {
-                seen[l as usize] = p + 1;
-                counts.active[p] += 1;
+    // Per learner, 1 + the index of the last period it was counted in.
+    let mut seen: Vec<usize> = Vec::new();
+    starts
+        .iter()
+        .enumerate()
+        .map(|(i, &start)| {
+            let end = period.next(start);
+            let complete = end <= as_of.saturating_add(1);
+            if complete {
+                if let Some(cached) = index.period_cache.get(scope, period, start) {
+                    return cached;
+                }
             }
-        }
-    }
-    counts
+            if seen.is_empty() {
+                seen = vec![0; index.learners.len()];
+            }
+            let mut totals = PeriodTotals::default();
+            let upto = end.min(as_of.saturating_add(1));
+            for (_, event) in data.events.range((start, i64::MIN)..(upto, i64::MIN)) {
+                totals.statements += 1;
+                *totals.verbs.entry(event.verb).or_default() += 1;
+                if let Some(l) = event.learner {
+                    if seen[l as usize] != i + 1 {
+                        seen[l as usize] = i + 1;
+                        totals.active += 1;
+                    }
+                }
+            }
+            let totals = Arc::new(totals);
+            if complete {
+                index.period_cache.put(scope, period, start, totals.clone());
+            }
+            totals
+        })
+        .collect()
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -471,7 +473,7 @@ pub fn engagement(
 ) -> Result<Engagement, MetricError> {
     let data = index.scope(activity);
     let starts = period_starts(data, period, as_of, since, until)?;
-    let counts = count_periods(index, data, period, &starts, as_of, false);
+    let counts = count_periods(index, activity, period, &starts, as_of);
     let mut enrolments: Vec<i64> = data
         .map(|d| enrolled(d, as_of).map(|(_, _, e)| e).collect())
         .unwrap_or_default();
@@ -482,7 +484,7 @@ pub fn engagement(
         .map(|(i, &start)| {
             let end = period.next(start);
             let enrolled = enrolments.partition_point(|&e| e < end);
-            let active = counts.active[i];
+            let active = counts[i].active;
             EngagementPeriod {
                 start: rfc3339(start),
                 active,
@@ -544,15 +546,16 @@ pub fn activity(
 ) -> Result<Activity, MetricError> {
     let data = index.scope(activity);
     let starts = period_starts(data, period, as_of, since, until)?;
-    let counts = count_periods(index, data, period, &starts, as_of, true);
+    let counts = count_periods(index, activity, period, &starts, as_of);
     let periods = starts
         .iter()
         .enumerate()
         .map(|(i, &start)| ActivityPeriod {
             start: rfc3339(start),
-            statements: counts.statements[i],
-            active_learners: counts.active[i],
-            verbs: counts.verbs[i]
+            statements: counts[i].statements,
+            active_learners: counts[i].active,
+            verbs: counts[i]
+                .verbs
                 .iter()
                 .map(|(&v, &n)| (index.verbs.name(v).to_owned(), n))
                 .collect(),

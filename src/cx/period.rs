@@ -5,7 +5,7 @@ use chrono::{DateTime, Datelike, Months, NaiveDate, SecondsFormat, Utc};
 
 pub const MICROS_PER_DAY: i64 = 86_400_000_000;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Period {
     Day,
     Week,
@@ -13,6 +13,8 @@ pub enum Period {
 }
 
 impl Period {
+    pub const ALL: [Period; 3] = [Period::Day, Period::Week, Period::Month];
+
     pub fn parse(s: &str) -> Option<Period> {
         match s {
             "day" => Some(Period::Day),
