@@ -127,8 +127,7 @@ pub struct Mark {
 /// configuration when a metric is computed).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Answer {
-    pub time: i64,
-    pub seq: i64,
+    pub learner: u32,
     pub activity_type: u32,
     pub raw: f64,
 }
@@ -139,7 +138,6 @@ pub struct LearnerScope {
     /// `(event time, seq)` of each counted statement, sorted.
     pub times: Vec<(i64, i64)>,
     pub marks: Vec<Mark>,
-    pub answers: Vec<Answer>,
 }
 
 impl LearnerScope {
@@ -164,6 +162,8 @@ impl LearnerScope {
 #[derive(Debug, Default)]
 pub struct ScopeData {
     pub events: BTreeMap<(i64, i64), Event>,
+    /// Learners' answers, keyed by `(event time, seq)`.
+    pub answers: BTreeMap<(i64, i64), Answer>,
     pub learners: HashMap<u32, LearnerScope>,
 }
 
@@ -286,12 +286,14 @@ impl Index {
                 });
             }
             if let Some((activity_type, raw)) = answer_type {
-                ls.answers.push(Answer {
-                    time: fact.time,
-                    seq: fact.seq,
-                    activity_type,
-                    raw,
-                });
+                data.answers.insert(
+                    key,
+                    Answer {
+                        learner: l,
+                        activity_type,
+                        raw,
+                    },
+                );
             }
         }
         self.held.insert(
@@ -317,6 +319,7 @@ impl Index {
         for &s in held.scopes.iter() {
             let data = &mut self.data[s as usize];
             data.events.remove(&key);
+            data.answers.remove(&key);
             let Some(l) = held.learner else { continue };
             let Some(ls) = data.learners.get_mut(&l) else {
                 continue;
@@ -327,7 +330,6 @@ impl Index {
             if Some(s) == held.object {
                 ls.marks.retain(|m| m.seq != held.seq);
             }
-            ls.answers.retain(|a| a.seq != held.seq);
             if ls.times.is_empty() {
                 data.learners.remove(&l);
             }

@@ -683,23 +683,18 @@ pub fn surveys(
     let mut total = SurveyAcc::default();
     let mut periods: BTreeMap<i64, SurveyAcc> = BTreeMap::new();
     if let Some(data) = index.scope(activity) {
-        for (&l, ls) in &data.learners {
-            for a in &ls.answers {
-                let Some(&kind) = r.survey_types.get(&a.activity_type) else {
-                    continue;
-                };
-                if a.time > as_of {
-                    continue;
-                }
-                total.add(l, kind, (a.time, a.seq), a.raw);
-                if let Some(p) = period {
-                    periods.entry(p.start_of(a.time)).or_default().add(
-                        l,
-                        kind,
-                        (a.time, a.seq),
-                        a.raw,
-                    );
-                }
+        for (&(time, seq), a) in data.answers.range(..(as_of.saturating_add(1), i64::MIN)) {
+            let Some(&kind) = r.survey_types.get(&a.activity_type) else {
+                continue;
+            };
+            total.add(a.learner, kind, (time, seq), a.raw);
+            if let Some(p) = period {
+                periods.entry(p.start_of(time)).or_default().add(
+                    a.learner,
+                    kind,
+                    (time, seq),
+                    a.raw,
+                );
             }
         }
     }
@@ -727,7 +722,10 @@ pub struct TimeToFirstValue {
 pub fn time_to_first_value(index: &Index, activity: Option<&str>, as_of: i64) -> TimeToFirstValue {
     let global = index.global();
     let mut times = Vec::new();
-    if let Some(data) = index.scope(activity) {
+    if activity.is_none() {
+        // In the global scope the enrolment is the first statement anywhere.
+        times = vec![0; enrolled(global, as_of).count()];
+    } else if let Some(data) = index.scope(activity) {
         for (l, _, e) in enrolled(data, as_of) {
             let first = global
                 .learners
