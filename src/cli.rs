@@ -21,6 +21,15 @@ pub enum Command {
     /// Manage API credentials.
     #[command(subcommand)]
     Credentials(CredentialsCommand),
+    /// Manage the learner-experience analytics state.
+    #[command(subcommand)]
+    Analytics(AnalyticsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AnalyticsCommand {
+    /// Recompute all aggregated analytics state from the stored statements.
+    Rebuild,
 }
 
 #[derive(Debug, Subcommand)]

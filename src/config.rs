@@ -3,12 +3,14 @@
 //! environment variables, then command-line flags (clap merges the last two,
 //! flags winning).
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use clap::Args;
 use serde::Deserialize;
 
+use crate::cx::metrics::{SurveyKind, DEFAULT_COMPLETION_VERBS};
 pub use crate::store::mongo::MongoSettings;
 
 /// Settings shared by every subcommand that opens the store.
@@ -61,6 +63,123 @@ pub struct ServeArgs {
     /// [default: 30].
     #[arg(long, env = "TRELLIS_SHUTDOWN_TIMEOUT")]
     pub shutdown_timeout: Option<u64>,
+    /// Comma-separated verb IRIs that complete an Activity
+    /// [default: completed, passed, satisfied].
+    #[arg(long, env = "TRELLIS_ANALYTICS_COMPLETION_VERBS")]
+    pub analytics_completion_verbs: Option<String>,
+    /// Default competency threshold on result.score.scaled [default: 0.8].
+    #[arg(long, env = "TRELLIS_ANALYTICS_COMPETENCY_THRESHOLD")]
+    pub analytics_competency_threshold: Option<f64>,
+    /// Comma-separated Activity IRIs always exported to Prometheus.
+    #[arg(long, env = "TRELLIS_ANALYTICS_EXPORTED_ACTIVITIES")]
+    pub analytics_exported_activities: Option<String>,
+    /// How many Activities with the most enrolled learners are exported to
+    /// Prometheus besides the listed ones [default: 10].
+    #[arg(long, env = "TRELLIS_ANALYTICS_EXPORT_TOP")]
+    pub analytics_export_top: Option<usize>,
+}
+
+/// The `[analytics]` table of the TOML file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileAnalytics {
+    completion_verbs: Option<Vec<String>>,
+    competency_threshold: Option<f64>,
+    competency_thresholds: Option<BTreeMap<String, f64>>,
+    survey_types: Option<BTreeMap<String, String>>,
+    exported_activities: Option<Vec<String>>,
+    export_top: Option<usize>,
+}
+
+/// How the CX metrics read statements (see README, Analytics).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnalyticsSettings {
+    pub completion_verbs: Vec<String>,
+    /// Default `result.score.scaled` threshold of competency.
+    pub competency_threshold: f64,
+    /// Per-Activity thresholds.
+    pub competency_thresholds: BTreeMap<String, f64>,
+    /// Further activity types counted as a survey (beyond the
+    /// `urn:trellis:cx:activity-type:*` ones).
+    pub survey_types: BTreeMap<String, SurveyKind>,
+    /// Activities always exported to Prometheus.
+    pub exported_activities: Vec<String>,
+    /// Plus this many Activities with the most enrolled learners.
+    pub export_top: usize,
+}
+
+impl Default for AnalyticsSettings {
+    fn default() -> AnalyticsSettings {
+        AnalyticsSettings {
+            completion_verbs: DEFAULT_COMPLETION_VERBS.map(str::to_owned).to_vec(),
+            competency_threshold: 0.8,
+            competency_thresholds: BTreeMap::new(),
+            survey_types: BTreeMap::new(),
+            exported_activities: Vec::new(),
+            export_top: 10,
+        }
+    }
+}
+
+fn comma_list(s: &str) -> Vec<String> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn valid_threshold(t: f64, what: &str) -> anyhow::Result<f64> {
+    anyhow::ensure!(
+        t.is_finite() && (-1.0..=1.0).contains(&t),
+        "{what} must be a number from -1 to 1, not {t}"
+    );
+    Ok(t)
+}
+
+impl AnalyticsSettings {
+    fn load(file: FileAnalytics, serve: &ServeArgs) -> anyhow::Result<AnalyticsSettings> {
+        let d = AnalyticsSettings::default();
+        let mut survey_types = BTreeMap::new();
+        for (activity_type, kind) in file.survey_types.unwrap_or_default() {
+            let kind = SurveyKind::parse(&kind).with_context(|| {
+                format!("analytics.survey_types: {kind:?} must be nps, csat or ces")
+            })?;
+            survey_types.insert(activity_type, kind);
+        }
+        let mut competency_thresholds = BTreeMap::new();
+        for (activity, t) in file.competency_thresholds.unwrap_or_default() {
+            let t = valid_threshold(t, &format!("analytics.competency_thresholds.{activity:?}"))?;
+            competency_thresholds.insert(activity, t);
+        }
+        Ok(AnalyticsSettings {
+            completion_verbs: serve
+                .analytics_completion_verbs
+                .as_deref()
+                .map(comma_list)
+                .or(file.completion_verbs)
+                .unwrap_or(d.completion_verbs),
+            competency_threshold: valid_threshold(
+                serve
+                    .analytics_competency_threshold
+                    .or(file.competency_threshold)
+                    .unwrap_or(d.competency_threshold),
+                "the competency threshold",
+            )?,
+            competency_thresholds,
+            survey_types,
+            exported_activities: serve
+                .analytics_exported_activities
+                .as_deref()
+                .map(comma_list)
+                .or(file.exported_activities)
+                .unwrap_or_default(),
+            export_top: serve
+                .analytics_export_top
+                .or(file.export_top)
+                .unwrap_or(d.export_top),
+        })
+    }
 }
 
 /// The optional TOML file; every key is optional.
@@ -79,9 +198,11 @@ struct FileSettings {
     mongodb_write_concern: Option<String>,
     mongodb_journal: Option<bool>,
     shutdown_timeout: Option<u64>,
+    #[serde(default)]
+    analytics: FileAnalytics,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
     pub listen: String,
     pub data_dir: PathBuf,
@@ -93,6 +214,7 @@ pub struct Settings {
     /// `Some`: the MongoDB backend; `None`: the embedded store in `data_dir`.
     pub mongodb: Option<MongoSettings>,
     pub shutdown_timeout_secs: u64,
+    pub analytics: AnalyticsSettings,
 }
 
 impl Settings {
@@ -149,6 +271,7 @@ impl Settings {
                 .shutdown_timeout
                 .or(file.shutdown_timeout)
                 .unwrap_or(30),
+            analytics: AnalyticsSettings::load(file.analytics, serve)?,
         };
         anyhow::ensure!(settings.max_batch > 0, "max_batch must be at least 1");
         anyhow::ensure!(settings.max_page > 0, "max_page must be at least 1");
@@ -245,6 +368,37 @@ mod tests {
         assert!(m.journal);
         let embedded = Settings::load(&StoreArgs::default(), &ServeArgs::default()).unwrap();
         assert!(embedded.mongodb.is_none());
+    }
+
+    #[test]
+    fn analytics_settings_come_from_the_file_and_flags() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("trellis.toml");
+        std::fs::write(
+            &path,
+            "[analytics]\ncompletion_verbs = [\"http://v/done\"]\ncompetency_threshold = 0.7\n\
+             export_top = 3\n[analytics.competency_thresholds]\n\"http://course\" = 0.9\n\
+             [analytics.survey_types]\n\"http://t/nps\" = \"nps\"\n",
+        )
+        .unwrap();
+        let store = StoreArgs {
+            config: Some(path.clone()),
+            ..StoreArgs::default()
+        };
+        let serve = ServeArgs {
+            analytics_export_top: Some(5),
+            ..ServeArgs::default()
+        };
+        let a = Settings::load(&store, &serve).unwrap().analytics;
+        assert_eq!(a.completion_verbs, ["http://v/done"]);
+        assert_eq!(a.competency_threshold, 0.7);
+        assert_eq!(a.competency_thresholds["http://course"], 0.9);
+        assert_eq!(a.survey_types["http://t/nps"], SurveyKind::Nps);
+        assert_eq!(a.export_top, 5);
+        std::fs::write(&path, "[analytics.survey_types]\n\"http://t\" = \"xyz\"\n").unwrap();
+        assert!(Settings::load(&store, &ServeArgs::default()).is_err());
+        let defaults = Settings::load(&StoreArgs::default(), &ServeArgs::default()).unwrap();
+        assert_eq!(defaults.analytics, AnalyticsSettings::default());
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod auth;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod cx;
 pub mod health;
 pub mod http;
 pub mod metrics;

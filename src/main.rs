@@ -8,5 +8,6 @@ async fn main() -> anyhow::Result<()> {
     match &cli.command {
         Command::Serve(args) => commands::serve::run(&cli.store, args).await,
         Command::Credentials(cmd) => commands::credentials::run(&cli.store, cmd).await,
+        Command::Analytics(cmd) => commands::analytics::run(&cli.store, cmd).await,
     }
 }

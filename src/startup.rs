@@ -15,6 +15,9 @@ use anyhow::Context as _;
 
 use crate::auth::{create_credential, Authenticator, Scope};
 use crate::config::Settings;
+use crate::cx::aggregator::Aggregator;
+use crate::cx::exporter::CxCollector;
+use crate::cx::Cx;
 use crate::health::{self, Health};
 use crate::http::{self, AppState, Limits};
 use crate::metrics::Metrics;
@@ -62,6 +65,9 @@ impl Application {
                 shutdown.signalled(),
             ),
         );
+        let cx = Arc::new(Cx::new(settings.analytics.clone()));
+        CxCollector::register(cx.clone(), metrics.registry())?;
+        health.report("aggregator:cx", false, "loading the aggregate state");
         let listener = TcpListener::bind(&settings.listen)
             .with_context(|| format!("binding {}", settings.listen))?;
         let port = listener.local_addr()?.port();
@@ -86,6 +92,7 @@ impl Application {
             declared_versions: Default::default(),
             metrics: metrics.clone(),
             health: health.clone(),
+            cx: cx.clone(),
         });
         let grace = Duration::from_secs(settings.shutdown_timeout_secs);
         let server = HttpServer::new(move || {
@@ -101,6 +108,12 @@ impl Application {
         .listen(listener)?
         .run();
         health.report("server", true, "accepting requests");
+        // The aggregator runs beside the server and stops with it; statement
+        // ingestion never waits for it.
+        shutdown.spawn(
+            "cx",
+            run_aggregator(store.clone(), cx, health.clone(), shutdown.signalled()),
+        );
         Ok(Application {
             port,
             server,
@@ -183,6 +196,29 @@ fn cors() -> Cors {
         .allow_any_header()
         .expose_any_header()
         .max_age(86_400)
+}
+
+/// Loads the CX aggregate state (retrying while the store is unavailable),
+/// then folds the log until shutdown.
+async fn run_aggregator(
+    store: Arc<dyn Store>,
+    cx: Arc<Cx>,
+    health: Health,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) {
+    let mut wait = Duration::from_millis(500);
+    let aggregator = loop {
+        match Aggregator::load(store.clone(), cx.clone()).await {
+            Ok(a) => break a,
+            Err(e) => {
+                health.report("aggregator:cx", false, format!("loading: {e}"));
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(Duration::from_secs(30));
+            }
+        }
+    };
+    health.report("aggregator:cx", true, "running");
+    aggregator.run_until_stopped(stop).await;
 }
 
 /// Makes a store that may still be unreachable usable, then applies the

@@ -1,4 +1,5 @@
 //! One thin `run` per subcommand.
 
+pub mod analytics;
 pub mod credentials;
 pub mod serve;

@@ -4,6 +4,7 @@
 //! errors).
 
 pub mod about;
+pub mod analytics;
 pub mod auth;
 pub mod body;
 pub mod documents;
@@ -52,6 +53,8 @@ pub struct AppState {
     pub declared_versions: DeclaredVersions,
     pub metrics: Arc<Metrics>,
     pub health: Health,
+    /// The aggregated CX state the analytics API reads.
+    pub cx: Arc<crate::cx::Cx>,
 }
 
 /// Bounded memory of the xAPI version each credential key last declared.
@@ -81,13 +84,15 @@ impl DeclaredVersions {
 /// Mounts every route; used by `startup` and by tests alike. The app wraps
 /// it in `observe::observe` (request id, metrics, request log).
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.configure(ops::configure).service(
-        web::scope("/xapi")
-            .wrap(actix_web::middleware::from_fn(xapi_headers))
-            .configure(about::configure)
-            .configure(statements::configure)
-            .configure(documents::configure),
-    );
+    cfg.configure(ops::configure)
+        .configure(analytics::configure)
+        .service(
+            web::scope("/xapi")
+                .wrap(actix_web::middleware::from_fn(xapi_headers))
+                .configure(about::configure)
+                .configure(statements::configure)
+                .configure(documents::configure),
+        );
 }
 
 /// Whether the request uses the 1.0.3 alternate request syntax (the

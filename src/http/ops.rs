@@ -89,6 +89,7 @@ mod tests {
             declared_versions: Default::default(),
             metrics: Metrics::new().unwrap(),
             health: health.clone(),
+            cx: Arc::new(crate::cx::Cx::new(Default::default())),
         });
         let app = test::init_service(App::new().app_data(state.clone()).configure(configure)).await;
         let get = |path: &'static str| test::TestRequest::get().uri(path).to_request();

@@ -7,7 +7,8 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{
-    DocumentScope, DocumentWrite, NewStatement, Precondition, StatementQuery, Store, StoreError,
+    AggregateCommit, DocumentScope, DocumentWrite, NewStatement, Precondition, StatementQuery,
+    Store, StoreError,
 };
 use crate::xapi::document::DocumentKind;
 use crate::xapi::{JsonPath, Statement, XapiVersion};
@@ -24,6 +25,8 @@ pub async fn run_all(store: &dyn Store) {
     pagination_is_stable_while_statements_arrive(store).await;
     stored_never_decreases_in_log_order(store).await;
     checkpoints_are_durable_positions(store).await;
+    aggregate_commits_are_atomic_and_guarded_by_the_checkpoint(store).await;
+    aggregate_records_page_by_key_and_reset(store).await;
     credentials_can_be_created_listed_and_revoked(store).await;
     documents_round_trip_byte_for_byte(store).await;
     etag_mismatch_fails_and_changes_nothing(store).await;
@@ -289,6 +292,77 @@ pub async fn checkpoints_are_durable_positions(store: &dyn Store) {
     store.set_checkpoint(&name, 42).await.unwrap();
     store.set_checkpoint(&name, 43).await.unwrap();
     assert_eq!(store.checkpoint(&name).await.unwrap(), 43);
+}
+
+pub async fn aggregate_commits_are_atomic_and_guarded_by_the_checkpoint(store: &dyn Store) {
+    let name = format!("contract-aggregate-{}", Uuid::new_v4());
+    let first = AggregateCommit {
+        expected_checkpoint: 0,
+        checkpoint: 10,
+        deletes: vec![],
+        puts: vec![("a".into(), b"1".to_vec()), ("b".into(), b"2".to_vec())],
+    };
+    assert!(store.commit_aggregate(&name, first.clone()).await.unwrap());
+    assert_eq!(store.checkpoint(&name).await.unwrap(), 10);
+    // A second process replaying the same step from 0 is refused and
+    // changes nothing.
+    let stale = AggregateCommit {
+        puts: vec![("c".into(), b"3".to_vec())],
+        ..first
+    };
+    assert!(!store.commit_aggregate(&name, stale).await.unwrap());
+    let next = AggregateCommit {
+        expected_checkpoint: 10,
+        checkpoint: 12,
+        deletes: vec!["a".into(), "absent".into()],
+        puts: vec![("b".into(), b"22".to_vec()), ("d".into(), b"4".to_vec())],
+    };
+    assert!(store.commit_aggregate(&name, next).await.unwrap());
+    assert_eq!(store.checkpoint(&name).await.unwrap(), 12);
+    let records = store.aggregate_records(&name, None, 100).await.unwrap();
+    assert_eq!(
+        records,
+        vec![("b".into(), b"22".to_vec()), ("d".into(), b"4".to_vec())]
+    );
+    // Other consumers do not see them.
+    let other = format!("contract-aggregate-{}", Uuid::new_v4());
+    assert!(store
+        .aggregate_records(&other, None, 100)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+pub async fn aggregate_records_page_by_key_and_reset(store: &dyn Store) {
+    let name = format!("contract-aggregate-{}", Uuid::new_v4());
+    let puts: Vec<(String, Vec<u8>)> = (0..25)
+        .map(|i| (format!("k{i:03}"), vec![i as u8]))
+        .collect();
+    let commit = AggregateCommit {
+        expected_checkpoint: 0,
+        checkpoint: 3,
+        deletes: vec![],
+        puts: puts.clone(),
+    };
+    assert!(store.commit_aggregate(&name, commit).await.unwrap());
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store.aggregate_records(&name, after, 10).await.unwrap();
+        if page.is_empty() {
+            break;
+        }
+        after = page.last().map(|(k, _)| k.clone());
+        seen.extend(page);
+    }
+    assert_eq!(seen, puts);
+    store.reset_aggregate(&name).await.unwrap();
+    assert_eq!(store.checkpoint(&name).await.unwrap(), 0);
+    assert!(store
+        .aggregate_records(&name, None, 10)
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 pub async fn credentials_can_be_created_listed_and_revoked(store: &dyn Store) {

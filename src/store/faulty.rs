@@ -9,8 +9,8 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 use super::{
-    Attachment, Credential, Document, DocumentScope, DocumentWrite, NewStatement, Precondition,
-    StatementPage, StatementQuery, Store, StoreError, StoredStatement,
+    AggregateCommit, Attachment, Credential, Document, DocumentScope, DocumentWrite, NewStatement,
+    Precondition, StatementPage, StatementQuery, Store, StoreError, StoredStatement,
 };
 
 /// Switches shared by a `FaultyStore` and whoever holds a copy.
@@ -116,6 +116,32 @@ impl<S: Store> Store for FaultyStore<S> {
     async fn set_checkpoint(&self, consumer: &str, seq: i64) -> Result<(), StoreError> {
         self.gate().await?;
         self.inner.set_checkpoint(consumer, seq).await
+    }
+
+    async fn aggregate_records(
+        &self,
+        consumer: &str,
+        after_key: Option<String>,
+        limit: usize,
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        self.gate().await?;
+        self.inner
+            .aggregate_records(consumer, after_key, limit)
+            .await
+    }
+
+    async fn commit_aggregate(
+        &self,
+        consumer: &str,
+        commit: AggregateCommit,
+    ) -> Result<bool, StoreError> {
+        self.gate().await?;
+        self.inner.commit_aggregate(consumer, commit).await
+    }
+
+    async fn reset_aggregate(&self, consumer: &str) -> Result<(), StoreError> {
+        self.gate().await?;
+        self.inner.reset_aggregate(consumer).await
     }
 
     async fn activity_definition(

@@ -14,13 +14,13 @@ use prometheus::{Histogram, IntCounter};
 use uuid::Uuid;
 
 use super::{
-    Attachment, Credential, Document, DocumentScope, DocumentWrite, NewStatement, Precondition,
-    StatementPage, StatementQuery, Store, StoreError, StoredStatement,
+    AggregateCommit, Attachment, Credential, Document, DocumentScope, DocumentWrite, NewStatement,
+    Precondition, StatementPage, StatementQuery, Store, StoreError, StoredStatement,
 };
 use crate::metrics::Metrics;
 
 /// Every `Store` operation, as it appears in the `operation` label.
-pub const OPERATIONS: [&str; 19] = [
+pub const OPERATIONS: [&str; 22] = [
     "insert_statements",
     "statement",
     "query",
@@ -29,6 +29,9 @@ pub const OPERATIONS: [&str; 19] = [
     "log_after",
     "checkpoint",
     "set_checkpoint",
+    "aggregate_records",
+    "commit_aggregate",
+    "reset_aggregate",
     "activity_definition",
     "document",
     "document_ids",
@@ -134,6 +137,36 @@ impl<S: Store> Store for InstrumentedStore<S> {
 
     async fn set_checkpoint(&self, consumer: &str, seq: i64) -> Result<(), StoreError> {
         self.timed("set_checkpoint", self.inner.set_checkpoint(consumer, seq))
+            .await
+    }
+
+    async fn aggregate_records(
+        &self,
+        consumer: &str,
+        after_key: Option<String>,
+        limit: usize,
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        self.timed(
+            "aggregate_records",
+            self.inner.aggregate_records(consumer, after_key, limit),
+        )
+        .await
+    }
+
+    async fn commit_aggregate(
+        &self,
+        consumer: &str,
+        commit: AggregateCommit,
+    ) -> Result<bool, StoreError> {
+        self.timed(
+            "commit_aggregate",
+            self.inner.commit_aggregate(consumer, commit),
+        )
+        .await
+    }
+
+    async fn reset_aggregate(&self, consumer: &str) -> Result<(), StoreError> {
+        self.timed("reset_aggregate", self.inner.reset_aggregate(consumer))
             .await
     }
 

@@ -22,6 +22,15 @@
 //! - `flush` returns once every write accepted before the call has finished
 //!   and is durable, then lets the backend checkpoint its journal. Shutdown
 //!   calls it after the HTTP server stopped; the store stays usable after it.
+//! - Aggregate state (`aggregate_records`, `commit_aggregate`,
+//!   `reset_aggregate`): each log consumer owns a set of `(key, value)`
+//!   records and its checkpoint (the same one `checkpoint` reads). A commit
+//!   applies its deletes, then its puts (insert or replace), and moves the
+//!   checkpoint, all in one atomic step, and only when the stored checkpoint
+//!   (0 when none) equals `expected_checkpoint`; otherwise it writes nothing
+//!   and answers `false`. So several processes folding the same log can
+//!   never interleave partial states, and a reader that sees checkpoint `c`
+//!   sees exactly the records committed up to `c`.
 
 pub mod contract;
 pub mod documents;
@@ -135,6 +144,20 @@ pub struct Credential {
     pub created: String,
 }
 
+/// One atomic step of a log consumer's aggregate state (see the contract).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AggregateCommit {
+    /// The checkpoint this step starts from; the commit is refused when the
+    /// stored checkpoint differs.
+    pub expected_checkpoint: i64,
+    /// The checkpoint after this step.
+    pub checkpoint: i64,
+    /// Records to delete (absent keys are ignored).
+    pub deletes: Vec<String>,
+    /// Records to insert or replace.
+    pub puts: Vec<(String, Vec<u8>)>,
+}
+
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
@@ -186,6 +209,24 @@ pub trait Store: Send + Sync + 'static {
     /// A background consumer's durable position in the log (0 if none).
     async fn checkpoint(&self, consumer: &str) -> Result<i64, StoreError>;
     async fn set_checkpoint(&self, consumer: &str, seq: i64) -> Result<(), StoreError>;
+
+    /// A consumer's aggregate records with keys greater than `after_key`
+    /// (all when `None`), ordered by key, at most `limit`.
+    async fn aggregate_records(
+        &self,
+        consumer: &str,
+        after_key: Option<String>,
+        limit: usize,
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
+    /// Applies `commit` atomically if the consumer's checkpoint equals
+    /// `commit.expected_checkpoint`; answers whether it was applied.
+    async fn commit_aggregate(
+        &self,
+        consumer: &str,
+        commit: AggregateCommit,
+    ) -> Result<bool, StoreError>;
+    /// Deletes every record of a consumer and its checkpoint (back to 0).
+    async fn reset_aggregate(&self, consumer: &str) -> Result<(), StoreError>;
 
     /// The canonical definition of an Activity, merged from the statements
     /// that carried it.

@@ -23,8 +23,8 @@ use uuid::Uuid;
 
 use super::documents::apply_write;
 use super::{
-    Attachment, Credential, Cursor, Document, DocumentScope, DocumentWrite, NewStatement,
-    Precondition, StatementPage, StatementQuery, Store, StoreError, StoredStatement,
+    AggregateCommit, Attachment, Credential, Cursor, Document, DocumentScope, DocumentWrite,
+    NewStatement, Precondition, StatementPage, StatementQuery, Store, StoreError, StoredStatement,
 };
 use crate::xapi::activity::{defined_activities, merge_definition};
 use crate::xapi::datatypes::format_timestamp;
@@ -76,6 +76,12 @@ CREATE TABLE IF NOT EXISTS checkpoints (
     consumer TEXT PRIMARY KEY,
     seq INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS aggregate_records (
+    consumer TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value BLOB NOT NULL,
+    PRIMARY KEY (consumer, key)
+) WITHOUT ROWID;
 ";
 
 /// How long SQLite waits for a lock held by another process (the CLI).
@@ -723,6 +729,93 @@ impl Store for SqliteStore {
             )
             .map(drop)
             .map_err(backend)
+        })
+        .await
+    }
+
+    async fn aggregate_records(
+        &self,
+        consumer: &str,
+        after_key: Option<String>,
+        limit: usize,
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let consumer = consumer.to_owned();
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT key, value FROM aggregate_records
+                     WHERE consumer = ?1 AND (?2 IS NULL OR key > ?2) ORDER BY key LIMIT ?3",
+                )
+                .map_err(backend)?;
+            let rows = stmt
+                .query_map(params![consumer, after_key, limit as i64], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .map_err(backend)?
+                .collect::<Result<_, _>>()
+                .map_err(backend);
+            rows
+        })
+        .await
+    }
+
+    async fn commit_aggregate(
+        &self,
+        consumer: &str,
+        commit: AggregateCommit,
+    ) -> Result<bool, StoreError> {
+        let consumer = consumer.to_owned();
+        self.write(move |txn, _| {
+            let current: i64 = txn
+                .query_row(
+                    "SELECT seq FROM checkpoints WHERE consumer = ?1",
+                    [&consumer],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(backend)?
+                .unwrap_or(0);
+            if current != commit.expected_checkpoint {
+                return Ok(false);
+            }
+            {
+                let mut delete = txn
+                    .prepare_cached("DELETE FROM aggregate_records WHERE consumer = ?1 AND key = ?2")
+                    .map_err(backend)?;
+                for key in &commit.deletes {
+                    delete.execute(params![consumer, key]).map_err(backend)?;
+                }
+                let mut put = txn
+                    .prepare_cached(
+                        "INSERT OR REPLACE INTO aggregate_records (consumer, key, value) VALUES (?1, ?2, ?3)",
+                    )
+                    .map_err(backend)?;
+                for (key, value) in &commit.puts {
+                    put.execute(params![consumer, key, value]).map_err(backend)?;
+                }
+            }
+            txn.execute(
+                "INSERT INTO checkpoints (consumer, seq) VALUES (?1, ?2)
+                 ON CONFLICT (consumer) DO UPDATE SET seq = excluded.seq",
+                params![consumer, commit.checkpoint],
+            )
+            .map_err(backend)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn reset_aggregate(&self, consumer: &str) -> Result<(), StoreError> {
+        let consumer = consumer.to_owned();
+        self.write(move |txn, _| {
+            txn.execute(
+                "DELETE FROM aggregate_records WHERE consumer = ?1",
+                [&consumer],
+            )
+            .map_err(backend)?;
+            txn.execute("DELETE FROM checkpoints WHERE consumer = ?1", [&consumer])
+                .map_err(backend)?;
+            Ok(())
         })
         .await
     }

@@ -3,6 +3,7 @@
 //! readiness, graceful shutdown). (HTTP behaviour by requirement lives in
 //! `conformance-tests/`.)
 
+mod analytics;
 mod helpers;
 mod mongo;
 mod ops;

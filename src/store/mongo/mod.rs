@@ -23,6 +23,7 @@
 //!   byte for byte, including extension keys with `.` or a leading `$`.
 //! - Every query runs on an index created at start (`indexes`).
 
+mod aggregates;
 mod documents;
 mod statements;
 
@@ -44,8 +45,8 @@ use tokio::sync::Mutex;
 use uuid::Uuid;
 
 use super::{
-    Attachment, Credential, Document, DocumentScope, DocumentWrite, NewStatement, Precondition,
-    StatementPage, StatementQuery, Store, StoreError, StoredStatement,
+    AggregateCommit, Attachment, Credential, Document, DocumentScope, DocumentWrite, NewStatement,
+    Precondition, StatementPage, StatementQuery, Store, StoreError, StoredStatement,
 };
 
 const BACKEND: &str = "mongodb";
@@ -116,6 +117,7 @@ struct Collections {
     documents: Collection<BsonDocument>,
     credentials: Collection<BsonDocument>,
     checkpoints: Collection<BsonDocument>,
+    aggregates: Collection<BsonDocument>,
 }
 
 impl Collections {
@@ -128,6 +130,7 @@ impl Collections {
             documents: db.collection("documents"),
             credentials: db.collection("credentials"),
             checkpoints: db.collection("checkpoints"),
+            aggregates: db.collection("aggregates"),
         }
     }
 }
@@ -244,6 +247,7 @@ const TERMS_INDEX: &str = "terms_seq";
 const VOIDS_INDEX: &str = "voids";
 const DOCUMENT_KEY_INDEX: &str = "document_key";
 const CREDENTIAL_ORDER_INDEX: &str = "created_key";
+const AGGREGATE_KEY_INDEX: &str = "consumer_key";
 
 type IndexSpec = (
     &'static str,
@@ -277,6 +281,13 @@ fn index_plan() -> Vec<IndexSpec> {
             "documents",
             DOCUMENT_KEY_INDEX,
             doc! {"kind": 1, "activity": 1, "agent": 1, "registration": 1, "doc_id": 1},
+            true,
+            None,
+        ),
+        (
+            "aggregates",
+            AGGREGATE_KEY_INDEX,
+            doc! {"consumer": 1, "key": 1},
             true,
             None,
         ),
@@ -622,6 +633,34 @@ impl Store for MongoStore {
             .await
             .map(drop)
             .map_err(map_error)
+    }
+
+    async fn aggregate_records(
+        &self,
+        consumer: &str,
+        after_key: Option<String>,
+        limit: usize,
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let c = self.ready()?;
+        aggregates::records(c, consumer, after_key, limit).await
+    }
+
+    async fn commit_aggregate(
+        &self,
+        consumer: &str,
+        commit: AggregateCommit,
+    ) -> Result<bool, StoreError> {
+        let c = self.ready()?.clone();
+        in_transaction!(self, |session| {
+            aggregates::commit(session, &c, consumer, &commit).await
+        })
+    }
+
+    async fn reset_aggregate(&self, consumer: &str) -> Result<(), StoreError> {
+        let c = self.ready()?.clone();
+        in_transaction!(self, |session| {
+            aggregates::reset(session, &c, consumer).await
+        })
     }
 
     async fn activity_definition(&self, activity_id: &str) -> Result<Option<Value>, StoreError> {

@@ -1,0 +1,239 @@
+//! The CX aggregator: reads the store's ordered log from its checkpoint,
+//! folds each entry into the in-memory index, and persists the facts with
+//! the checkpoint in one atomic, checkpoint-guarded commit
+//! (`Store::commit_aggregate`).
+//!
+//! Several processes can fold the same log: each keeps its own index, and
+//! only the one whose commit starts from the stored checkpoint writes. A
+//! process whose commit is refused re-reads the stored checkpoint and, when
+//! it is behind its own position, persists the missing range again from the
+//! log (facts are a deterministic function of the log, so any writer
+//! produces the same records). A restart loads the records and continues
+//! from the stored checkpoint.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use uuid::Uuid;
+
+use super::facts::{extract, Fact, LogEntry};
+use super::index::Index;
+use super::Cx;
+use crate::store::{AggregateCommit, Store, StoreError, StoredStatement};
+
+/// The aggregator's consumer name (checkpoint and records).
+pub const CONSUMER: &str = "cx";
+/// Statements read per step.
+pub const PAGE: usize = 5000;
+const LOAD_PAGE: usize = 20_000;
+const IDLE_POLL: Duration = Duration::from_millis(100);
+
+pub struct Aggregator {
+    store: Arc<dyn Store>,
+    cx: Arc<Cx>,
+    /// The stored checkpoint as last seen by this process.
+    persisted: i64,
+    page: usize,
+}
+
+/// Net record changes of a range of the log, in log order.
+fn record_changes(entries: &[(i64, LogEntry)]) -> BTreeMap<String, Option<Vec<u8>>> {
+    let mut changes = BTreeMap::new();
+    for (_, entry) in entries {
+        match entry {
+            LogEntry::Counted(id, fact) => {
+                let bytes = serde_json::to_vec(fact.as_ref()).unwrap_or_default();
+                changes.insert(id.to_string(), Some(bytes));
+            }
+            LogEntry::Voids(target) => {
+                changes.insert(target.to_string(), None);
+            }
+            LogEntry::Ignored => {}
+        }
+    }
+    changes
+}
+
+fn commit_of(from: i64, to: i64, changes: BTreeMap<String, Option<Vec<u8>>>) -> AggregateCommit {
+    let mut commit = AggregateCommit {
+        expected_checkpoint: from,
+        checkpoint: to,
+        ..AggregateCommit::default()
+    };
+    for (key, value) in changes {
+        match value {
+            Some(bytes) => commit.puts.push((key, bytes)),
+            None => commit.deletes.push(key),
+        }
+    }
+    commit
+}
+
+fn entries_of(page: &[StoredStatement]) -> Vec<(i64, LogEntry)> {
+    page.iter().map(|s| (s.seq, extract(s))).collect()
+}
+
+/// Applies log entries to an index, in order.
+pub fn apply(index: &mut Index, entries: &[(i64, LogEntry)]) {
+    for (_, entry) in entries {
+        match entry {
+            LogEntry::Counted(id, fact) => {
+                index.insert(*id, fact);
+            }
+            LogEntry::Voids(target) => {
+                index.remove(target);
+            }
+            LogEntry::Ignored => {}
+        }
+    }
+}
+
+impl Aggregator {
+    /// Loads the persisted state into `cx` and returns the aggregator that
+    /// continues from the stored checkpoint.
+    pub async fn load(store: Arc<dyn Store>, cx: Arc<Cx>) -> Result<Aggregator, StoreError> {
+        loop {
+            let before = store.checkpoint(CONSUMER).await?;
+            let mut index = Index::default();
+            let mut after = None;
+            loop {
+                let records = store
+                    .aggregate_records(CONSUMER, after.clone(), LOAD_PAGE)
+                    .await?;
+                let Some((last, _)) = records.last() else {
+                    break;
+                };
+                after = Some(last.clone());
+                for (key, value) in &records {
+                    let id = Uuid::parse_str(key).map_err(|e| StoreError::Backend {
+                        backend: "cx",
+                        source: anyhow::anyhow!("aggregate record key {key:?}: {e}"),
+                    })?;
+                    let fact: Fact =
+                        serde_json::from_slice(value).map_err(|e| StoreError::Backend {
+                            backend: "cx",
+                            source: anyhow::anyhow!("aggregate record {key}: {e}"),
+                        })?;
+                    index.insert(id, &fact);
+                }
+            }
+            // Another process may have committed while we read: retry until
+            // the records belong to one checkpoint.
+            if store.checkpoint(CONSUMER).await? == before {
+                *cx.write() = index;
+                cx.checkpoint.store(before, Ordering::Release);
+                cx.loaded.store(true, Ordering::Release);
+                return Ok(Aggregator {
+                    store,
+                    cx,
+                    persisted: before,
+                    page: PAGE,
+                });
+            }
+        }
+    }
+
+    /// Reads `page` statements per step (tests use small pages).
+    pub fn with_page(mut self, page: usize) -> Aggregator {
+        self.page = page.max(1);
+        self
+    }
+
+    pub fn cx(&self) -> &Arc<Cx> {
+        &self.cx
+    }
+
+    /// Folds the next page of the log; answers how many statements it read.
+    pub async fn run_once(&mut self) -> Result<usize, StoreError> {
+        let from = self.cx.checkpoint();
+        let page = self.store.log_after(from, self.page).await?;
+        let Some(last) = page.last() else {
+            self.cx.pending_since_ms.store(-1, Ordering::Release);
+            return Ok(0);
+        };
+        let to = last.seq;
+        self.cx
+            .pending_since_ms
+            .store(page[0].stored_ms, Ordering::Release);
+        let entries = entries_of(&page);
+        apply(&mut self.cx.write(), &entries);
+        self.cx.checkpoint.store(to, Ordering::Release);
+        let pending = if page.len() < self.page {
+            -1
+        } else {
+            match self.store.log_after(to, 1).await?.first() {
+                Some(next) => next.stored_ms,
+                None => -1,
+            }
+        };
+        self.cx.pending_since_ms.store(pending, Ordering::Release);
+        self.persist(from, to, &entries).await?;
+        Ok(page.len())
+    }
+
+    /// Persists `(from, to]`, whose entries are given.
+    async fn persist(
+        &mut self,
+        from: i64,
+        to: i64,
+        entries: &[(i64, LogEntry)],
+    ) -> Result<(), StoreError> {
+        if self.persisted == from {
+            let commit = commit_of(from, to, record_changes(entries));
+            if self.store.commit_aggregate(CONSUMER, commit).await? {
+                self.persisted = to;
+                return Ok(());
+            }
+        }
+        self.catch_up(to).await
+    }
+
+    /// Another process moved the stored checkpoint: persist whatever the
+    /// store lacks up to `to` from the log.
+    async fn catch_up(&mut self, to: i64) -> Result<(), StoreError> {
+        self.persisted = self.store.checkpoint(CONSUMER).await?;
+        while self.persisted < to {
+            let from = self.persisted;
+            let mut page = self.store.log_after(from, self.page).await?;
+            page.retain(|s| s.seq <= to);
+            let Some(last) = page.last().map(|s| s.seq) else {
+                return Ok(());
+            };
+            let commit = commit_of(from, last, record_changes(&entries_of(&page)));
+            if self.store.commit_aggregate(CONSUMER, commit).await? {
+                self.persisted = last;
+            } else {
+                self.persisted = self.store.checkpoint(CONSUMER).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Folds until the log is exhausted.
+    pub async fn catch_up_with_log(&mut self) -> Result<(), StoreError> {
+        while self.run_once().await? > 0 {}
+        Ok(())
+    }
+
+    /// Runs in the background until `shutdown` completes.
+    pub async fn run_until_stopped(mut self, shutdown: impl Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        loop {
+            let wait = match self.run_once().await {
+                Ok(0) => IDLE_POLL,
+                Ok(_) => Duration::ZERO,
+                Err(e) => {
+                    tracing::warn!(error = ?e, "the CX aggregator failed a step; retrying");
+                    Duration::from_secs(1)
+                }
+            };
+            tokio::select! {
+                _ = &mut shutdown => return,
+                _ = tokio::time::sleep(wait) => {}
+            }
+        }
+    }
+}

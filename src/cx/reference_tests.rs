@@ -1,0 +1,649 @@
+//! The incremental engine against a from-scratch reference: a separate,
+//! deliberately naive implementation of `cx-metrics.md` over the raw
+//! stored statements, compared on seeded random statement sequences (voids,
+//! voids that arrive before their target, random arrival order, groups,
+//! every IFI kind, late timestamps, out-of-range survey answers), with
+//! restarts in the middle and several instances sharing one store.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use chrono::DateTime;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::aggregator::Aggregator;
+use super::metrics::{self, Period};
+use super::Cx;
+use crate::config::AnalyticsSettings;
+use crate::store::sqlite::SqliteStore;
+use crate::store::{NewStatement, Store};
+use crate::xapi::{JsonPath, Statement, XapiVersion};
+
+const DAY: i64 = 86_400_000_000;
+const BASE: i64 = 1_767_225_600_000_000; // 2026-01-01T00:00:00Z
+
+/// xorshift64*: a small seeded generator.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        ((self.next() >> 32) % n as u64) as usize
+    }
+    fn chance(&mut self, percent: u64) -> bool {
+        (self.next() >> 32) % 100 < percent
+    }
+}
+
+const ACTIVITIES: [&str; 4] = [
+    "http://x.example/course/1",
+    "http://x.example/course/1/lesson/1",
+    "http://x.example/course/2",
+    "http://x.example/program",
+];
+const VERBS: [&str; 6] = [
+    "http://adlnet.gov/expapi/verbs/completed",
+    "http://adlnet.gov/expapi/verbs/passed",
+    "https://w3id.org/xapi/tla/verbs/mastered",
+    "https://w3id.org/xapi/adl/verbs/satisfied",
+    "http://adlnet.gov/expapi/verbs/experienced",
+    "http://adlnet.gov/expapi/verbs/answered",
+];
+const SURVEY_TYPES: [&str; 4] = [
+    "urn:trellis:cx:activity-type:nps",
+    "urn:trellis:cx:activity-type:csat",
+    "urn:trellis:cx:activity-type:ces",
+    "http://x.example/type/other",
+];
+
+fn actor(rng: &mut Rng) -> Value {
+    let n = rng.below(12);
+    match rng.below(10) {
+        0 => {
+            json!({"objectType": "Group", "name": "team", "member": [{"mbox": format!("mailto:m{n}@x.example")}]})
+        }
+        1 => json!({"objectType": "Group", "mbox": format!("mailto:g{n}@x.example")}),
+        2 => json!({"mbox_sha1sum": format!("{:040x}", n)}),
+        3 => json!({"openid": format!("http://openid.x.example/{n}")}),
+        4 => json!({"account": {"homePage": "http://x.example", "name": format!("u{n}")}}),
+        _ => json!({"mbox": format!("mailto:l{n}@x.example")}),
+    }
+}
+
+fn random_statement(rng: &mut Rng) -> Value {
+    let verb = VERBS[rng.below(VERBS.len())];
+    let mut s =
+        json!({"id": Uuid::new_v4().to_string(), "actor": actor(rng), "verb": {"id": verb}});
+    if rng.chance(15) {
+        let kind = SURVEY_TYPES[rng.below(SURVEY_TYPES.len())];
+        s["object"] = json!({"id": format!("http://x.example/survey/{}", rng.below(3)),
+            "definition": {"type": kind}});
+        s["result"] = json!({"score": {"raw": rng.below(13) as i64 - 1}});
+    } else if rng.chance(5) {
+        s["object"] = json!({"objectType": "Agent", "mbox": "mailto:peer@x.example"});
+    } else {
+        s["object"] = json!({"id": ACTIVITIES[rng.below(ACTIVITIES.len())]});
+        let mut result = serde_json::Map::new();
+        if rng.chance(20) {
+            result.insert("completion".into(), json!(rng.chance(50)));
+        }
+        if rng.chance(20) {
+            result.insert("success".into(), json!(rng.chance(50)));
+        }
+        if rng.chance(30) {
+            result.insert(
+                "score".into(),
+                json!({"scaled": rng.below(11) as f64 / 10.0}),
+            );
+        }
+        if !result.is_empty() {
+            s["result"] = Value::Object(result);
+        }
+    }
+    if rng.chance(50) {
+        let parent = ACTIVITIES[rng.below(ACTIVITIES.len())];
+        let grouping = ACTIVITIES[rng.below(ACTIVITIES.len())];
+        s["context"] = json!({"contextActivities": {"parent": [{"id": parent}], "grouping": [{"id": grouping}]}});
+    }
+    if rng.chance(90) {
+        // Late and early data: anywhere in 120 days.
+        let t = BASE + (rng.next() % (120 * DAY as u64)) as i64 / 1000 * 1000;
+        s["timestamp"] = json!(super::period::rfc3339(t));
+    }
+    s
+}
+
+fn voiding(target: &str) -> Value {
+    json!({"id": Uuid::new_v4().to_string(), "actor": {"mbox": "mailto:admin@x.example"},
+        "verb": {"id": "http://adlnet.gov/expapi/verbs/voided"},
+        "object": {"objectType": "StatementRef", "id": target}})
+}
+
+fn new_statement(value: Value) -> NewStatement {
+    let statement =
+        Statement::parse(value, XapiVersion::V2_0, &JsonPath::root()).expect("valid statement");
+    NewStatement::new(statement, "test".into(), true)
+}
+
+/// A random arrival sequence: statements, voids of some of them (some
+/// voids arriving before their target), shuffled.
+fn random_log(rng: &mut Rng, n: usize) -> Vec<Value> {
+    let mut statements: Vec<Value> = (0..n).map(|_| random_statement(rng)).collect();
+    let mut voids = Vec::new();
+    for s in &statements {
+        if rng.chance(12) {
+            voids.push(voiding(s["id"].as_str().unwrap_or_default()));
+        }
+    }
+    statements.extend(voids);
+    for i in (1..statements.len()).rev() {
+        statements.swap(i, rng.below(i + 1));
+    }
+    statements
+}
+
+async fn insert(store: &dyn Store, rng: &mut Rng, values: &[Value]) {
+    let mut i = 0;
+    while i < values.len() {
+        let k = (1 + rng.below(5)).min(values.len() - i);
+        let batch = values[i..i + k]
+            .iter()
+            .cloned()
+            .map(new_statement)
+            .collect();
+        store
+            .insert_statements(batch, vec![])
+            .await
+            .expect("stored");
+        i += k;
+    }
+}
+
+// ------------------------------------------------------------ the reference
+
+/// A counted statement as the reference reads it, straight from JSON.
+struct Raw {
+    seq: i64,
+    learner: Option<String>,
+    time: i64,
+    verb: String,
+    object: Option<String>,
+    value: Value,
+}
+
+impl Raw {
+    fn in_scope(&self, scope: Option<&str>) -> bool {
+        let Some(s) = scope else { return true };
+        if self.object.as_deref() == Some(s) {
+            return true;
+        }
+        ["parent", "grouping"].iter().any(|k| {
+            self.value
+                .pointer(&format!("/context/contextActivities/{k}"))
+                .and_then(Value::as_array)
+                .is_some_and(|a| a.iter().any(|x| x["id"] == s))
+        })
+    }
+    fn result_bool(&self, name: &str) -> bool {
+        self.value["result"][name] == true
+    }
+}
+
+async fn counted(store: &dyn Store) -> Vec<Raw> {
+    let log = store.log_after(0, 1_000_000).await.unwrap();
+    let mut out = Vec::new();
+    for s in log {
+        let v: Value = serde_json::from_str(&s.json).unwrap();
+        let voiding = v["verb"]["id"] == "http://adlnet.gov/expapi/verbs/voided";
+        if s.voided || voiding {
+            continue;
+        }
+        let learner = if v["actor"]["objectType"] == "Group" {
+            None
+        } else if let Some(m) = v["actor"]["mbox"].as_str() {
+            Some(format!("mbox:{m}"))
+        } else if let Some(m) = v["actor"]["mbox_sha1sum"].as_str() {
+            Some(format!("sha1:{m}"))
+        } else if let Some(m) = v["actor"]["openid"].as_str() {
+            Some(format!("openid:{m}"))
+        } else {
+            let a = &v["actor"]["account"];
+            Some(format!(
+                "account:{}|{}",
+                a["homePage"].as_str().unwrap(),
+                a["name"].as_str().unwrap()
+            ))
+        };
+        let time = match v["timestamp"].as_str() {
+            Some(t) => DateTime::parse_from_rfc3339(t).unwrap().timestamp_micros(),
+            None => s.stored_ms * 1000,
+        };
+        let object = match v["object"]["objectType"].as_str() {
+            None | Some("Activity") => v["object"]["id"].as_str().map(str::to_owned),
+            _ => None,
+        };
+        out.push(Raw {
+            seq: s.seq,
+            learner,
+            time,
+            verb: v["verb"]["id"].as_str().unwrap().to_owned(),
+            object,
+            value: v,
+        });
+    }
+    out
+}
+
+fn nearest_rank(sorted: &[i64], p: f64) -> Option<f64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = (p * sorted.len() as f64 - 1e-9).ceil().max(1.0) as usize;
+    Some(sorted[rank - 1] as f64 / 1e6)
+}
+
+fn stats(mut v: Vec<i64>) -> Value {
+    v.sort();
+    let mean =
+        (!v.is_empty()).then(|| v.iter().map(|&x| x as f64 / 1e6).sum::<f64>() / v.len() as f64);
+    json!({"count": v.len(), "mean": mean, "median": nearest_rank(&v, 0.5), "p90": nearest_rank(&v, 0.9)})
+}
+
+fn div(a: usize, b: usize) -> Value {
+    if b == 0 {
+        Value::Null
+    } else {
+        json!(a as f64 / b as f64)
+    }
+}
+
+/// Every metric of one scope as of an instant, from the raw statements.
+#[allow(clippy::type_complexity)]
+fn reference(all: &[Raw], scope: Option<&str>, as_of: i64) -> Value {
+    let seen: Vec<&Raw> = all.iter().filter(|r| r.time <= as_of).collect();
+    let in_s: Vec<&&Raw> = seen.iter().filter(|r| r.in_scope(scope)).collect();
+    let mut learners: BTreeMap<&str, Vec<&Raw>> = BTreeMap::new();
+    for r in &in_s {
+        if let Some(l) = &r.learner {
+            learners.entry(l).or_default().push(r);
+        }
+    }
+    let enrol = |l: &str| learners[l].iter().map(|r| r.time).min().unwrap();
+    let on_object = |r: &Raw| scope.is_some() && r.object.as_deref() == scope;
+    let completed = |l: &str| {
+        learners[l]
+            .iter()
+            .filter(|r| {
+                on_object(r)
+                    && (r.result_bool("completion")
+                        || metrics::DEFAULT_COMPLETION_VERBS.contains(&r.verb.as_str()))
+            })
+            .map(|r| r.time)
+            .min()
+    };
+    let competent = |l: &str| {
+        learners[l]
+            .iter()
+            .filter(|r| {
+                on_object(r)
+                    && (r.result_bool("success")
+                        || metrics::COMPETENCY_VERBS.contains(&r.verb.as_str())
+                        || r.value["result"]["score"]["scaled"]
+                            .as_f64()
+                            .is_some_and(|s| s >= 0.8))
+            })
+            .map(|r| r.time)
+            .min()
+    };
+    let n = learners.len();
+    let done = learners.keys().filter(|l| completed(l).is_some()).count();
+    let mut ttc = Vec::new();
+    for l in learners.keys() {
+        if let Some(c) = competent(l) {
+            ttc.push(c - enrol(l));
+        }
+    }
+    // Retention, weekly cohorts.
+    let mut retention: BTreeMap<i64, Vec<(usize, usize)>> = BTreeMap::new();
+    let mut overall = vec![(0, 0); 5];
+    for l in learners.keys() {
+        let e = enrol(l);
+        let c = retention
+            .entry(Period::Week.start_of(e))
+            .or_insert(vec![(0, 0); 5]);
+        for (i, d) in [1i64, 7, 30, 60, 90].iter().enumerate() {
+            if e + d * DAY <= as_of {
+                let kept = learners[l].iter().any(|r| r.time >= e + d * DAY);
+                c[i].0 += 1;
+                c[i].1 += kept as usize;
+                overall[i].0 += 1;
+                overall[i].1 += kept as usize;
+            }
+        }
+    }
+    // Weekly engagement and daily activity over the whole range.
+    let mut weeks: BTreeMap<i64, BTreeSet<&str>> = BTreeMap::new();
+    let mut days: BTreeMap<i64, (usize, BTreeSet<&str>, BTreeMap<&str, usize>)> = BTreeMap::new();
+    for r in &in_s {
+        let d = days.entry(Period::Day.start_of(r.time)).or_default();
+        d.0 += 1;
+        *d.2.entry(r.verb.as_str()).or_default() += 1;
+        if let Some(l) = &r.learner {
+            d.1.insert(l);
+            weeks
+                .entry(Period::Week.start_of(r.time))
+                .or_default()
+                .insert(l);
+        }
+    }
+    let engagement: Vec<Value> = weeks
+        .iter()
+        .map(|(&w, active)| {
+            let enrolled = learners
+                .keys()
+                .filter(|l| enrol(l) < Period::Week.next(w))
+                .count();
+            json!([w, active.len(), enrolled])
+        })
+        .collect();
+    let activity: Vec<Value> = days
+        .iter()
+        .map(|(&d, (n, ls, verbs))| json!([d, n, ls.len(), verbs]))
+        .collect();
+    let window = |days: i64| {
+        learners
+            .values()
+            .filter(|rs| rs.iter().any(|r| r.time > as_of - days * DAY))
+            .count()
+    };
+    // Surveys: latest valid answer per learner and kind.
+    let mut latest: HashMap<(&str, &str), ((i64, i64), f64)> = HashMap::new();
+    let mut invalid = 0;
+    for r in &in_s {
+        let (Some(l), Some(kind), Some(raw)) = (
+            r.learner.as_deref(),
+            r.value["object"]["definition"]["type"].as_str(),
+            r.value["result"]["score"]["raw"].as_f64(),
+        ) else {
+            continue;
+        };
+        let (lo, hi) = match kind {
+            "urn:trellis:cx:activity-type:nps" => (0.0, 10.0),
+            "urn:trellis:cx:activity-type:csat" => (1.0, 5.0),
+            "urn:trellis:cx:activity-type:ces" => (1.0, 7.0),
+            _ => continue,
+        };
+        if raw < lo || raw > hi || raw.fract() != 0.0 {
+            invalid += 1;
+            continue;
+        }
+        let e = latest.entry((l, kind)).or_insert(((r.time, r.seq), raw));
+        if (r.time, r.seq) > e.0 {
+            *e = ((r.time, r.seq), raw);
+        }
+    }
+    let answers = |kind: &str| -> Vec<f64> {
+        let mut v: Vec<f64> = latest
+            .iter()
+            .filter(|((_, k), _)| *k == kind)
+            .map(|(_, (_, raw))| *raw)
+            .collect();
+        v.sort_by(f64::total_cmp);
+        v
+    };
+    let nps = answers("urn:trellis:cx:activity-type:nps");
+    let prom = nps.iter().filter(|&&x| x >= 9.0).count();
+    let det = nps.iter().filter(|&&x| x <= 6.0).count();
+    let csat = answers("urn:trellis:cx:activity-type:csat");
+    let ces = answers("urn:trellis:cx:activity-type:ces");
+    let mean = |v: &[f64]| {
+        if v.is_empty() {
+            Value::Null
+        } else {
+            json!(v.iter().sum::<f64>() / v.len() as f64)
+        }
+    };
+    // Time to first value and churn risk.
+    let ttfv: Vec<i64> = learners
+        .keys()
+        .map(|l| {
+            enrol(l)
+                - seen
+                    .iter()
+                    .filter(|r| r.learner.as_deref() == Some(l))
+                    .map(|r| r.time)
+                    .min()
+                    .unwrap()
+        })
+        .collect();
+    let mut risk: Vec<(i64, i64, &str)> = learners
+        .keys()
+        .filter(|l| scope.is_none() || completed(l).is_none())
+        .map(|l| {
+            (
+                learners[l].iter().map(|r| r.time).max().unwrap(),
+                enrol(l),
+                *l,
+            )
+        })
+        .filter(|(last, _, _)| as_of - last >= 7 * DAY && as_of - last < 30 * DAY)
+        .collect();
+    risk.sort();
+    json!({
+        "completion": [n, done],
+        "ttc": [n, stats(ttc)],
+        "retention": [retention.into_iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>(), overall],
+        "engagement": engagement,
+        "activity": activity,
+        "windows": [window(1), window(7), window(30)],
+        "nps": [nps.len(), prom, det, if nps.is_empty() { Value::Null } else { json!(100.0 * (prom as f64 - det as f64) / nps.len() as f64) }],
+        "csat": [csat.len(), mean(&csat), div(csat.iter().filter(|&&x| x >= 4.0).count(), csat.len())],
+        "ces": [ces.len(), mean(&ces), div(ces.iter().filter(|&&x| x >= 5.0).count(), ces.len())],
+        "invalid": invalid,
+        "ttfv": stats(ttfv),
+        "risk": risk.iter().map(|(last, e, l)| json!([last, e, l])).collect::<Vec<_>>(),
+    })
+}
+
+// ------------------------------------------------------- the engine, reshaped
+
+fn secs(v: Option<f64>) -> Value {
+    json!(v)
+}
+
+fn engine(cx: &Cx, scope: Option<&str>, as_of: i64) -> Value {
+    let index = cx.read();
+    let s = &cx.settings;
+    let (completion, ttc) = match scope {
+        Some(a) => {
+            let c = metrics::completion(&index, s, a, as_of, None);
+            let t = metrics::time_to_competency(&index, s, a, as_of, 0.8);
+            (
+                json!([c.total.enrolled, c.total.completed]),
+                json!([t.enrolled, {"count": t.reached, "mean": secs(t.mean_seconds), "median": secs(t.median_seconds), "p90": secs(t.p90_seconds)}]),
+            )
+        }
+        None => {
+            let n = metrics::retention(&index, None, as_of, Period::Week, &[]).learners;
+            (
+                json!([n, 0]),
+                json!([n, {"count": 0, "mean": null, "median": null, "p90": null}]),
+            )
+        }
+    };
+    let r = metrics::retention(
+        &index,
+        scope,
+        as_of,
+        Period::Week,
+        &metrics::DEFAULT_RETENTION_DAYS,
+    );
+    let at = |start: &str| super::period::parse_rfc3339(start).unwrap();
+    let retention = json!([
+        r.cohorts
+            .iter()
+            .map(|c| json!([
+                at(&c.start),
+                c.points
+                    .iter()
+                    .map(|p| json!([p.eligible, p.retained]))
+                    .collect::<Vec<_>>()
+            ]))
+            .collect::<Vec<_>>(),
+        r.overall
+            .iter()
+            .map(|p| json!([p.eligible, p.retained]))
+            .collect::<Vec<_>>()
+    ]);
+    let e = metrics::engagement(&index, scope, as_of, Period::Week, None, None).unwrap();
+    // The reference lists only weeks with activity.
+    let engagement: Vec<Value> = e
+        .periods
+        .iter()
+        .filter(|p| p.active > 0)
+        .map(|p| json!([at(&p.start), p.active, p.enrolled]))
+        .collect();
+    let a = metrics::activity(&index, scope, as_of, Period::Day, None, None).unwrap();
+    let activity: Vec<Value> = a
+        .periods
+        .iter()
+        .filter(|p| p.statements > 0)
+        .map(|p| json!([at(&p.start), p.statements, p.active_learners, p.verbs]))
+        .collect();
+    let sv = metrics::surveys(&index, s, scope, as_of, None).total;
+    let f = metrics::time_to_first_value(&index, scope, as_of);
+    let risk = metrics::churn_risk(&index, s, scope, as_of, 7, 30, 1_000_000, 0);
+    let risk_rows: Vec<Value> = risk
+        .learners
+        .iter()
+        .map(|l| {
+            let key = crate::xapi::statement::ifi_key(&l.actor).unwrap();
+            json!([at(&l.last_active), at(&l.enrolled_at), key])
+        })
+        .collect();
+    json!({
+        "completion": completion,
+        "ttc": ttc,
+        "retention": retention,
+        "engagement": engagement,
+        "activity": activity,
+        "windows": [a.dau, a.wau, a.mau],
+        "nps": [sv.nps.responses, sv.nps.promoters, sv.nps.detractors, sv.nps.score],
+        "csat": [sv.csat.responses, sv.csat.mean, sv.csat.satisfied_share],
+        "ces": [sv.ces.responses, sv.ces.mean, sv.ces.easy_share],
+        "invalid": sv.invalid,
+        "ttfv": {"count": f.learners, "mean": f.mean_seconds, "median": f.median_seconds, "p90": f.p90_seconds},
+        "risk": risk_rows,
+    })
+}
+
+fn same(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => {
+            let (x, y) = (x.as_f64().unwrap(), y.as_f64().unwrap());
+            (x - y).abs() <= 1e-9 * x.abs().max(1.0)
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(x, y)| same(x, y))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w)))
+        }
+        _ => a == b,
+    }
+}
+
+async fn check(cx: &Cx, store: &dyn Store, seed: u64, what: &str) {
+    let raw = counted(store).await;
+    // The data exercises what is compared.
+    let all = reference(&raw, Some(ACTIVITIES[0]), i64::MAX / 2);
+    assert!(all["completion"][1].as_u64() > Some(0), "{all}");
+    assert!(all["ttc"][1]["count"].as_u64() > Some(0), "{all}");
+    let global = reference(&raw, None, i64::MAX / 2);
+    assert!(
+        global["nps"][0].as_u64() > Some(0) && global["invalid"].as_u64() > Some(0),
+        "{} {} {}",
+        global["nps"],
+        global["invalid"],
+        global["csat"]
+    );
+    let scopes = [
+        None,
+        Some(ACTIVITIES[0]),
+        Some(ACTIVITIES[1]),
+        Some(ACTIVITIES[3]),
+        Some("http://x.example/survey/1"),
+    ];
+    let now = chrono::Utc::now().timestamp_micros();
+    for as_of in [
+        BASE + 20 * DAY + 12345,
+        BASE + 61 * DAY,
+        BASE + 200 * DAY,
+        now + DAY,
+    ] {
+        for scope in scopes {
+            let want = reference(&raw, scope, as_of);
+            let got = engine(cx, scope, as_of);
+            assert!(
+                same(&want, &got),
+                "seed {seed} ({what}), scope {scope:?}, as_of {as_of}:\nreference {want}\nengine    {got}"
+            );
+        }
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn incremental_results_equal_a_recomputation_across_restarts_and_instances() {
+    runtime().block_on(async {
+        for seed in 1..=6u64 {
+            let dir = tempfile::tempdir().unwrap();
+            let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path()).unwrap());
+            let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ seed.wrapping_mul(0x1234_5678_9abc));
+            let log = random_log(&mut rng, 300);
+            let (first, second) = log.split_at(log.len() / 2);
+
+            let cx_a = Arc::new(Cx::new(AnalyticsSettings::default()));
+            let mut a = Aggregator::load(store.clone(), cx_a.clone())
+                .await
+                .unwrap()
+                .with_page(7);
+            insert(store.as_ref(), &mut rng, first).await;
+            a.catch_up_with_log().await.unwrap();
+            check(&cx_a, store.as_ref(), seed, "first half").await;
+
+            // A second instance starts from the persisted state while the
+            // first keeps running; both fold the second half.
+            insert(store.as_ref(), &mut rng, second).await;
+            let cx_b = Arc::new(Cx::new(AnalyticsSettings::default()));
+            let mut b = Aggregator::load(store.clone(), cx_b.clone())
+                .await
+                .unwrap()
+                .with_page(11);
+            b.catch_up_with_log().await.unwrap();
+            a.catch_up_with_log().await.unwrap();
+            check(&cx_a, store.as_ref(), seed, "running instance").await;
+            check(&cx_b, store.as_ref(), seed, "second instance").await;
+
+            // A restart loads what the two persisted.
+            let cx_c = Arc::new(Cx::new(AnalyticsSettings::default()));
+            let mut c = Aggregator::load(store.clone(), cx_c.clone()).await.unwrap();
+            assert_eq!(cx_c.read().facts(), cx_a.read().facts(), "seed {seed}");
+            c.catch_up_with_log().await.unwrap();
+            check(&cx_c, store.as_ref(), seed, "after restart").await;
+        }
+    });
+}
