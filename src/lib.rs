@@ -13,6 +13,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod http;
+pub mod simulate;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
