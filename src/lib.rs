@@ -6,10 +6,14 @@
 //! - `store`: the `Store` trait, its contract suite and the SQLite backend.
 //! - `auth`: credentials, scopes and secret hashing.
 //! - `http`: the xAPI resources, error mapping and request plumbing.
+//! - `simulate`: the seeded learner-population generator. No I/O.
+//! - `transfer`: `import` / `export` of statement files through the store.
+//! - `client`: a small xAPI HTTP client (the simulator's sender).
 //! - `config`, `cli`, `commands`, `startup`, `telemetry`: the program.
 
 pub mod auth;
 pub mod cli;
+pub mod client;
 pub mod commands;
 pub mod config;
 pub mod http;
@@ -17,4 +21,5 @@ pub mod simulate;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
+pub mod transfer;
 pub mod xapi;

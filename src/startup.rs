@@ -12,8 +12,7 @@ use anyhow::Context as _;
 use crate::auth::{create_credential, Authenticator, Scope};
 use crate::config::Settings;
 use crate::http::{self, AppState, Limits};
-use crate::store::sqlite::SqliteStore;
-use crate::store::Store;
+use crate::store::{open_store, Store};
 
 pub struct Application {
     port: u16,
@@ -22,7 +21,7 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: &Settings) -> anyhow::Result<Application> {
-        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&settings.data_dir)?);
+        let store: Arc<dyn Store> = open_store(settings).await?;
         ensure_credentials(store.as_ref()).await?;
         let listener = TcpListener::bind(&settings.listen)
             .with_context(|| format!("binding {}", settings.listen))?;

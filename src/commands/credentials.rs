@@ -5,16 +5,16 @@ use serde_json::json;
 use crate::auth::{create_credential, Scope};
 use crate::cli::CredentialsCommand;
 use crate::config::{ServeArgs, Settings, StoreArgs};
-use crate::store::sqlite::SqliteStore;
-use crate::store::Store;
+use crate::store::open_store;
 
 pub async fn run(store_args: &StoreArgs, command: &CredentialsCommand) -> anyhow::Result<()> {
     let settings = Settings::load(store_args, &ServeArgs::default())?;
-    let store = SqliteStore::open(&settings.data_dir)?;
+    let store = open_store(&settings).await?;
+    let store = store.as_ref();
     match command {
         CredentialsCommand::Create { name, scopes, json } => {
             let scopes = Scope::parse_list(scopes).map_err(anyhow::Error::msg)?;
-            let issued = create_credential(&store, name, scopes, None, None).await?;
+            let issued = create_credential(store, name, scopes, None, None).await?;
             let scopes: Vec<&str> = issued.scopes.iter().map(|s| s.as_str()).collect();
             if *json {
                 println!(

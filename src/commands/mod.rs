@@ -1,4 +1,7 @@
 //! One thin `run` per subcommand.
 
 pub mod credentials;
+pub mod export;
+pub mod import;
 pub mod serve;
+pub mod simulate;

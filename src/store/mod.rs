@@ -21,11 +21,21 @@ pub mod contract;
 pub mod documents;
 pub mod sqlite;
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use uuid::Uuid;
 
+use crate::config::Settings;
+
 use crate::xapi::Statement;
 pub use documents::{Document, DocumentScope, DocumentWrite, Precondition};
+
+/// Opens the store the settings name: the one place the server and the
+/// command line (`import`, `export`, `credentials`) choose a backend.
+pub async fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
+    Ok(Arc::new(sqlite::SqliteStore::open(&settings.data_dir)?))
+}
 
 /// A validated statement ready to store, with the key of the credential that
 /// sent it (for `statements/read/mine`).
