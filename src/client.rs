@@ -15,7 +15,12 @@ pub struct XapiClient {
 
 impl XapiClient {
     /// `endpoint` is the xAPI base, e.g. `http://127.0.0.1:8080/xapi/`.
-    pub fn new(endpoint: &str, user: Option<&str>, password: Option<&str>, version: &str) -> XapiClient {
+    pub fn new(
+        endpoint: &str,
+        user: Option<&str>,
+        password: Option<&str>,
+        version: &str,
+    ) -> XapiClient {
         let agent = ureq::Agent::config_builder()
             .timeout_global(Some(Duration::from_secs(120)))
             .http_status_as_error(false)
@@ -59,11 +64,11 @@ impl XapiClient {
                     if (200..300).contains(&status) {
                         return Ok(());
                     }
-                    let text = response
-                        .body_mut()
-                        .read_to_string()
-                        .unwrap_or_default();
-                    last = format!("HTTP {status}: {}", text.chars().take(300).collect::<String>());
+                    let text = response.body_mut().read_to_string().unwrap_or_default();
+                    last = format!(
+                        "HTTP {status}: {}",
+                        text.chars().take(300).collect::<String>()
+                    );
                     if status != 429 && status < 500 {
                         return Err(last);
                     }

@@ -21,8 +21,12 @@ pub async fn run(store_args: &StoreArgs, args: &ImportArgs) -> anyhow::Result<()
             ..ServeArgs::default()
         },
     )?;
-    let version = XapiVersion::parse_header(&args.xapi_version)
-        .with_context(|| format!("--xapi-version must be 1.0.3 or 2.0.0, not {}", args.xapi_version))?;
+    let version = XapiVersion::parse_header(&args.xapi_version).with_context(|| {
+        format!(
+            "--xapi-version must be 1.0.3 or 2.0.0, not {}",
+            args.xapi_version
+        )
+    })?;
     anyhow::ensure!(args.batch_size > 0, "--batch-size must be at least 1");
     let home_page = settings
         .public_url
@@ -30,7 +34,8 @@ pub async fn run(store_args: &StoreArgs, args: &ImportArgs) -> anyhow::Result<()
         .unwrap_or_else(|| format!("http://{}", settings.listen));
     let options = ImportOptions {
         version,
-        fallback: (args.fallback_1_0_3 && version == XapiVersion::V2_0).then_some(XapiVersion::V1_0),
+        fallback: (args.fallback_1_0_3 && version == XapiVersion::V2_0)
+            .then_some(XapiVersion::V1_0),
         batch_size: args.batch_size,
         authority: import_authority(&home_page),
     };
@@ -61,15 +66,13 @@ pub async fn run(store_args: &StoreArgs, args: &ImportArgs) -> anyhow::Result<()
         for record in records {
             let record = record.with_context(|| format!("reading {name}"))?;
             bar.set_position(record.offset);
-            importer
-                .push(&name, record)
-                .await
-                .with_context(|| format!("storing statements of {name}; run the same import again to resume"))?;
+            importer.push(&name, record).await.with_context(|| {
+                format!("storing statements of {name}; run the same import again to resume")
+            })?;
         }
-        importer
-            .flush()
-            .await
-            .with_context(|| format!("storing statements of {name}; run the same import again to resume"))?;
+        importer.flush().await.with_context(|| {
+            format!("storing statements of {name}; run the same import again to resume")
+        })?;
         bar.finish_and_clear();
     }
     let report = &importer.report;

@@ -33,10 +33,7 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<()> {
     let total = args
         .max_statements
         .map_or(simulation.len(), |m| m.min(simulation.len()));
-    let lines = simulation
-        .statements()
-        .take(total)
-        .map(|s| s.to_string());
+    let lines = simulation.statements().take(total).map(|s| s.to_string());
     let bar = if args.quiet {
         ProgressBar::hidden()
     } else {
@@ -94,7 +91,11 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<()> {
     for error in &summary.errors {
         eprintln!("  error: {error}");
     }
-    anyhow::ensure!(summary.failed == 0, "{} statements were not accepted", summary.failed);
+    anyhow::ensure!(
+        summary.failed == 0,
+        "{} statements were not accepted",
+        summary.failed
+    );
     Ok(())
 }
 
@@ -150,7 +151,10 @@ fn post(
             count += 1;
             if count == args.batch_size {
                 batch.push(']');
-                if tx.send((count, std::mem::replace(&mut batch, "[".into()))).is_err() {
+                if tx
+                    .send((count, std::mem::replace(&mut batch, "[".into())))
+                    .is_err()
+                {
                     break;
                 }
                 count = 0;

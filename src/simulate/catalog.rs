@@ -59,7 +59,11 @@ impl Course {
         format!("{SCHOOL}/courses/{}/surveys/{}", self.slug, survey.slug())
     }
     pub fn live_session_iri(&self, week: u32) -> String {
-        format!("{SCHOOL}/courses/{}/live-sessions/week-{}", self.slug, week + 1)
+        format!(
+            "{SCHOOL}/courses/{}/live-sessions/week-{}",
+            self.slug,
+            week + 1
+        )
     }
 }
 

@@ -26,15 +26,34 @@ pub enum Kind {
     /// The onboarding tour: a learner's first touch, outside any course.
     FirstVisit,
     Registered,
-    LessonLaunched { lesson: u16 },
-    LessonCompleted { lesson: u16, seconds: u32 },
-    Assessment { scaled: f64, passed: bool, attempt: u8, seconds: u32 },
-    CourseCompleted { scaled: f64 },
-    Survey { survey: Survey, raw: u8 },
+    LessonLaunched {
+        lesson: u16,
+    },
+    LessonCompleted {
+        lesson: u16,
+        seconds: u32,
+    },
+    Assessment {
+        scaled: f64,
+        passed: bool,
+        attempt: u8,
+        seconds: u32,
+    },
+    CourseCompleted {
+        scaled: f64,
+    },
+    Survey {
+        survey: Survey,
+        raw: u8,
+    },
     /// A completion a faulty player recorded; voided later.
     Mistake,
-    Voided { target: Uuid },
-    LiveSession { week: u32 },
+    Voided {
+        target: Uuid,
+    },
+    LiveSession {
+        week: u32,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -83,11 +102,11 @@ pub fn learner(n: u32, rng: &mut SimRng, courses: &[Course], period: Period) -> 
     // Grit: 0 (drops at once) to 1 (finishes everything).
     let grit = rng.unit();
     let push = |out: &mut Vec<Event>,
-                    rng: &mut SimRng,
-                    at_ms: i64,
-                    course: Option<u16>,
-                    registration: Option<Uuid>,
-                    kind: Kind| {
+                rng: &mut SimRng,
+                at_ms: i64,
+                course: Option<u16>,
+                registration: Option<Uuid>,
+                kind: Kind| {
         out.push(Event {
             at_ms,
             id: rng.uuid(),
@@ -135,14 +154,7 @@ pub fn learner(n: u32, rng: &mut SimRng, courses: &[Course], period: Period) -> 
             } else {
                 t += rng.range(1, 30) * MINUTE;
             }
-            push(
-                &mut out,
-                rng,
-                t,
-                ci,
-                reg,
-                Kind::LessonLaunched { lesson },
-            );
+            push(&mut out, rng, t, ci, reg, Kind::LessonLaunched { lesson });
             let seconds = rng.range(8 * 60, 50 * 60) as u32;
             t += seconds as i64 * 1000;
             push(
@@ -212,10 +224,10 @@ pub fn learner(n: u32, rng: &mut SimRng, courses: &[Course], period: Period) -> 
             let mut best = 0.0f64;
             for attempt in 1..=3u8 {
                 t += (rng.exponential(1.5) * DAY as f64) as i64 + 30 * MINUTE;
-                let scaled = (rng.normal(0.5 + 0.35 * grit + 0.06 * attempt as f64, 0.14, 0.0, 1.0)
-                    * 100.0)
-                    .round()
-                    / 100.0;
+                let scaled =
+                    (rng.normal(0.5 + 0.35 * grit + 0.06 * attempt as f64, 0.14, 0.0, 1.0) * 100.0)
+                        .round()
+                        / 100.0;
                 passed = scaled >= 0.7;
                 best = best.max(scaled);
                 let seconds = rng.range(15 * 60, 60 * 60) as u32;
@@ -263,7 +275,11 @@ pub fn learner(n: u32, rng: &mut SimRng, courses: &[Course], period: Period) -> 
                 );
             }
             if rng.chance(0.55) {
-                let mean = if passed { 6.5 + 3.0 * grit } else { 3.0 + 3.0 * grit };
+                let mean = if passed {
+                    6.5 + 3.0 * grit
+                } else {
+                    3.0 + 3.0 * grit
+                };
                 let raw = rng.normal(mean, 1.8, 0.0, 10.0).round() as u8;
                 t += rng.range(5, 120) * MINUTE;
                 push(
@@ -300,12 +316,7 @@ fn push_void(out: &mut Vec<Event>, rng: &mut SimRng, at_ms: i64, target: Uuid) {
 /// A course's study groups attending its weekly live sessions: two groups
 /// per course, of two to four learners, one identified by a mailbox and one
 /// anonymous.
-pub fn study_groups(
-    course: u16,
-    rng: &mut SimRng,
-    learners: u32,
-    period: Period,
-) -> Vec<Event> {
+pub fn study_groups(course: u16, rng: &mut SimRng, learners: u32, period: Period) -> Vec<Event> {
     let mut out = Vec::new();
     if learners == 0 {
         return out;

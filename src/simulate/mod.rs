@@ -61,12 +61,7 @@ impl Simulation {
         }
         for c in 0..courses.len() as u16 {
             let mut rng = SimRng::new(params.seed, GROUP_STREAMS + c as u64);
-            events.extend(journey::study_groups(
-                c,
-                &mut rng,
-                params.learners,
-                period,
-            ));
+            events.extend(journey::study_groups(c, &mut rng, params.learners, period));
         }
         // A voiding event always comes later than its target, so time order
         // sends targets first.

@@ -36,7 +36,11 @@ fn actor(actor: &Actor) -> Value {
             if *identified {
                 group.insert(
                     "mbox".into(),
-                    format!("mailto:study-group-{}@groups.school.example.com", number + 1).into(),
+                    format!(
+                        "mailto:study-group-{}@groups.school.example.com",
+                        number + 1
+                    )
+                    .into(),
                 );
             }
             group.insert("member".into(), members.into());
@@ -167,7 +171,10 @@ pub fn statement(event: &Event, courses: &[Course]) -> Value {
             event.kind,
             Kind::Registered | Kind::CourseCompleted { .. } | Kind::Mistake
         ) {
-            activities.insert("parent".into(), json!([{"objectType": "Activity", "id": c.iri()}]));
+            activities.insert(
+                "parent".into(),
+                json!([{"objectType": "Activity", "id": c.iri()}]),
+            );
         }
         activities.insert(
             "grouping".into(),

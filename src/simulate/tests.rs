@@ -83,15 +83,19 @@ fn the_population_has_what_the_metrics_need() {
             .to_owned()
     };
     let count = |name: &str| statements.iter().filter(|s| verb(s) == name).count();
-    for v in ["registered", "completed", "passed", "failed", "answered", "attended"] {
+    for v in [
+        "registered",
+        "completed",
+        "passed",
+        "failed",
+        "answered",
+        "attended",
+    ] {
         assert!(count(v) > 10, "too few {v}: {}", count(v));
     }
 
     // Courses: parent = the course for parts, grouping = the program.
-    let lesson = statements
-        .iter()
-        .find(|s| verb(s) == "launched")
-        .unwrap();
+    let lesson = statements.iter().find(|s| verb(s) == "launched").unwrap();
     let parent = lesson["context"]["contextActivities"]["parent"][0]["id"]
         .as_str()
         .unwrap();
@@ -143,9 +147,7 @@ fn the_population_has_what_the_metrics_need() {
     }
     let at_risk = last_in_course
         .iter()
-        .filter(|(k, t)| {
-            !completed.contains(*k) && (7 * day..30 * day).contains(&(end_ms - **t))
-        })
+        .filter(|(k, t)| !completed.contains(*k) && (7 * day..30 * day).contains(&(end_ms - **t)))
         .count();
     let churned = last_in_course
         .iter()
@@ -193,8 +195,9 @@ fn the_population_has_what_the_metrics_need() {
     // Every IFI kind, and Groups (identified and anonymous).
     for ifi in ["mbox", "mbox_sha1sum", "openid", "account"] {
         assert!(
-            statements.iter().any(|s| s["actor"].get(ifi).is_some()
-                && s["actor"]["objectType"] == "Agent"),
+            statements
+                .iter()
+                .any(|s| s["actor"].get(ifi).is_some() && s["actor"]["objectType"] == "Agent"),
             "no learner identified by {ifi}"
         );
     }
@@ -205,7 +208,9 @@ fn the_population_has_what_the_metrics_need() {
         .collect();
     assert!(groups.iter().any(|g| g.get("mbox").is_some()));
     assert!(groups.iter().any(|g| g.get("mbox").is_none()));
-    assert!(groups.iter().all(|g| g["member"].as_array().unwrap().len() >= 2));
+    assert!(groups
+        .iter()
+        .all(|g| g["member"].as_array().unwrap().len() >= 2));
 
     // Voids reference statements sent earlier.
     let mut seen = HashSet::new();
@@ -215,7 +220,10 @@ fn the_population_has_what_the_metrics_need() {
             voids += 1;
             let target = s["object"]["id"].as_str().unwrap();
             assert_eq!(s["object"]["objectType"], "StatementRef");
-            assert!(seen.contains(target), "void of an unseen statement {target}");
+            assert!(
+                seen.contains(target),
+                "void of an unseen statement {target}"
+            );
         }
         seen.insert(s["id"].as_str().unwrap());
     }

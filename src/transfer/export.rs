@@ -8,7 +8,7 @@
 
 use std::io::Write;
 
-use crate::store::{Store, StatementQuery, StoreError};
+use crate::store::{StatementQuery, Store, StoreError};
 
 const PAGE: usize = 1000;
 

@@ -135,11 +135,7 @@ pub fn prepare(value: Value, options: &ImportOptions) -> Result<NewStatement, St
             None => return Err(first.to_string()),
         },
     };
-    if let Some(missing) = statement
-        .attachments()
-        .iter()
-        .find(|a| !a.has_file_url)
-    {
+    if let Some(missing) = statement.attachments().iter().find(|a| !a.has_file_url) {
         return Err(format!(
             "attachment {} has no fileUrl and its content is not part of an import",
             missing.sha2
@@ -182,9 +178,7 @@ impl Importer {
             location: record.location,
             reason,
         };
-        let prepared = record
-            .value
-            .and_then(|value| prepare(value, &self.options));
+        let prepared = record.value.and_then(|value| prepare(value, &self.options));
         match prepared {
             Err(reason) => self.report.rejected.push(reject(reason)),
             Ok(statement) => {
@@ -216,7 +210,11 @@ impl Importer {
             Ok(ids) => self.report.stored += ids.len(),
             Err(StoreError::Conflict(_) | StoreError::Invalid(_)) => {
                 for (mut origin, statement) in batch {
-                    match self.store.insert_statements(vec![statement], Vec::new()).await {
+                    match self
+                        .store
+                        .insert_statements(vec![statement], Vec::new())
+                        .await
+                    {
                         Ok(_) => self.report.stored += 1,
                         Err(e @ (StoreError::Conflict(_) | StoreError::Invalid(_))) => {
                             origin.reason = e.to_string();

@@ -83,10 +83,12 @@ pub fn records<R: Read + 'static>(
     let total = consumed - head_len + text.len() as u64;
     let items = match crate::xapi::json::from_slice(&text) {
         Ok(Value::Array(items)) => items,
-        Ok(Value::Object(o)) if is_statement_result(&o) => match o.into_iter().find(|(k, _)| k == "statements") {
-            Some((_, Value::Array(items))) => items,
-            _ => Vec::new(),
-        },
+        Ok(Value::Object(o)) if is_statement_result(&o) => {
+            match o.into_iter().find(|(k, _)| k == "statements") {
+                Some((_, Value::Array(items))) => items,
+                _ => Vec::new(),
+            }
+        }
         Ok(Value::Object(o)) => vec![Value::Object(o)],
         Ok(_) => {
             return Err(std::io::Error::new(
@@ -101,13 +103,15 @@ pub fn records<R: Read + 'static>(
             ))
         }
     };
-    Ok(Box::new(items.into_iter().enumerate().map(move |(i, value)| {
-        Ok(Record {
-            location: Location::Item(i + 1),
-            value: Ok(value),
-            offset: total,
-        })
-    })))
+    Ok(Box::new(items.into_iter().enumerate().map(
+        move |(i, value)| {
+            Ok(Record {
+                location: Location::Item(i + 1),
+                value: Ok(value),
+                offset: total,
+            })
+        },
+    )))
 }
 
 fn is_statement_result(o: &serde_json::Map<String, Value>) -> bool {

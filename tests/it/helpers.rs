@@ -12,8 +12,8 @@ use base64::Engine;
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_trellis");
-const ADMIN_KEY: &str = "it-admin";
-const ADMIN_SECRET: &str = "it-admin-secret";
+pub const ADMIN_KEY: &str = "it-admin";
+pub const ADMIN_SECRET: &str = "it-admin-secret";
 
 pub struct Server {
     child: Child,
@@ -95,6 +95,10 @@ impl Server {
             std::thread::sleep(Duration::from_millis(50));
         }
         panic!("trellis did not become healthy");
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
     }
 
     pub fn request(&self, method: &str, path: &str, body: Option<&Value>) -> (u16, String) {
@@ -192,6 +196,30 @@ impl Drop for Server {
 pub struct Cli;
 
 impl Cli {
+    /// Runs a subcommand against `data`; returns its output, whatever the status.
+    pub fn output(data: &Path, args: &[&str]) -> std::process::Output {
+        Command::new(BIN)
+            .args(args)
+            .arg("--data-dir")
+            .arg(data)
+            .env_remove("TRELLIS_ADMIN_KEY")
+            .env_remove("TRELLIS_ADMIN_SECRET")
+            .output()
+            .expect("the trellis binary runs")
+    }
+
+    /// Starts a subcommand against `data` without waiting for it.
+    pub fn spawn(data: &Path, args: &[&str]) -> Child {
+        Command::new(BIN)
+            .args(args)
+            .arg("--data-dir")
+            .arg(data)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the trellis binary starts")
+    }
+
     /// Runs a subcommand against `data`; returns stdout, panicking on failure.
     pub fn run(data: &Path, args: &[&str]) -> String {
         let out = Command::new(BIN)

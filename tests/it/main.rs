@@ -1,8 +1,10 @@
 //! Black-box tests of the `trellis` binary: crash durability, first start,
-//! and the credentials command line. (HTTP behaviour by requirement lives in
+//! the credentials command line, and (`transfer.rs`) simulate, import and
+//! export. (HTTP behaviour by requirement lives in
 //! `conformance-tests/`.)
 
 mod helpers;
+mod transfer;
 
 use helpers::{Cli, Server};
 use serde_json::{json, Value};
