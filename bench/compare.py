@@ -318,8 +318,11 @@ def run_one(server: Server, binary: str, args) -> dict:
 
 # ------------------------------------------------------------------ report
 
-def ratio(a, b) -> str:
-    return f"{a / b:.2f}x" if a and b else "-"
+def advantage(a, b, higher_better: bool) -> str:
+    """How many times better `a` is than `b` (> 1: `a` is better)."""
+    if not a or not b:
+        return "-"
+    return f"{(a / b if higher_better else b / a):.2f}x"
 
 
 def report(results: list[dict]) -> str:
@@ -337,7 +340,8 @@ def report(results: list[dict]) -> str:
                  [r["aggregator"].get("caught_up_after_s", "n/a") for r in results], None))
     rows.append(("peak memory MiB", [r["peak_memory_mib"] for r in results], False))
     ralph = names.index("ralph-mongodb") if "ralph-mongodb" in names else None
-    header = ["measure"] + names + ([f"{n} / ralph" for n in names if n != "ralph-mongodb"] if ralph is not None else [])
+    header = ["measure"] + names + ([f"{n} vs ralph (>1 = better)" for n in names if n != "ralph-mongodb"]
+                                    if ralph is not None else [])
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for label, values, higher_better in rows:
         cells = [label] + [str(v) for v in values]
@@ -347,7 +351,7 @@ def report(results: list[dict]) -> str:
                     continue
                 a, b = values[i], values[ralph]
                 ok = isinstance(a, (int, float)) and isinstance(b, (int, float)) and higher_better is not None
-                cells.append(ratio(a, b) if ok else "-")
+                cells.append(advantage(a, b, bool(higher_better)) if ok else "-")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
