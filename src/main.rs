@@ -9,5 +9,8 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve(args) => commands::serve::run(&cli.store, args).await,
         Command::Credentials(cmd) => commands::credentials::run(&cli.store, cmd).await,
         Command::Analytics(cmd) => commands::analytics::run(&cli.store, cmd).await,
+        Command::Simulate(args) => commands::simulate::run(args),
+        Command::Import(args) => commands::import::run(&cli.store, args).await,
+        Command::Export(args) => commands::export::run(&cli.store, args).await,
     }
 }

@@ -5,15 +5,12 @@ use serde_json::json;
 use crate::auth::{create_credential, Scope};
 use crate::cli::CredentialsCommand;
 use crate::config::{ServeArgs, Settings, StoreArgs};
+use crate::store::open_store;
 
 pub async fn run(store_args: &StoreArgs, command: &CredentialsCommand) -> anyhow::Result<()> {
     let settings = Settings::load(store_args, &ServeArgs::default())?;
-    let opened = crate::store::open(&settings, None).await?;
-    opened
-        .initialize()
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot use the {} store: {e}", opened.backend()))?;
-    let store = opened.store.as_ref();
+    let store = open_store(&settings).await?;
+    let store = store.as_ref();
     match command {
         CredentialsCommand::Create { name, scopes, json } => {
             let scopes = Scope::parse_list(scopes).map_err(anyhow::Error::msg)?;

@@ -51,6 +51,17 @@ use crate::config::Settings;
 use crate::xapi::Statement;
 pub use documents::{Document, DocumentScope, DocumentWrite, Precondition};
 
+/// Opens the configured store for a command-line tool (`import`, `export`,
+/// `credentials`): like `open`, but usable at once or a clear error.
+pub async fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
+    let opened = open(settings, None).await?;
+    opened
+        .initialize()
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot use the {} store: {e}", opened.backend()))?;
+    Ok(opened.store)
+}
+
 /// A validated statement ready to store, with the key of the credential that
 /// sent it (for `statements/read/mine`).
 #[derive(Debug, Clone)]

@@ -156,6 +156,10 @@ impl Server {
         panic!("trellis did not become healthy");
     }
 
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
     pub fn request(&self, method: &str, path: &str, body: Option<&Value>) -> (u16, String) {
         self.request_as(ADMIN_KEY, ADMIN_SECRET, method, path, body)
     }
@@ -329,6 +333,30 @@ impl Client {
 pub struct Cli;
 
 impl Cli {
+    /// Runs a subcommand against `data`; returns its output, whatever the status.
+    pub fn output(data: &Path, args: &[&str]) -> std::process::Output {
+        Command::new(BIN)
+            .args(args)
+            .arg("--data-dir")
+            .arg(data)
+            .env_remove("TRELLIS_ADMIN_KEY")
+            .env_remove("TRELLIS_ADMIN_SECRET")
+            .output()
+            .expect("the trellis binary runs")
+    }
+
+    /// Starts a subcommand against `data` without waiting for it.
+    pub fn spawn(data: &Path, args: &[&str]) -> Child {
+        Command::new(BIN)
+            .args(args)
+            .arg("--data-dir")
+            .arg(data)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the trellis binary starts")
+    }
+
     /// Runs a subcommand against `data`; returns stdout, panicking on failure.
     pub fn run(data: &Path, args: &[&str]) -> String {
         let out = Command::new(BIN)

@@ -1,12 +1,14 @@
 //! Black-box tests of the `trellis` binary: crash durability, first start,
-//! the credentials command line, and operations (`ops`: metrics, logs,
-//! readiness, graceful shutdown). (HTTP behaviour by requirement lives in
+//! the credentials command line, operations (`ops`: metrics, logs,
+//! readiness, graceful shutdown), MongoDB (`mongo`) and (`transfer.rs`)
+//! simulate, import and export. (HTTP behaviour by requirement lives in
 //! `conformance-tests/`.)
 
 mod analytics;
 mod helpers;
 mod mongo;
 mod ops;
+mod transfer;
 
 use helpers::{Cli, Server};
 use serde_json::{json, Value};

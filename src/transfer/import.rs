@@ -1,0 +1,376 @@
+//! `trellis import`: statements from files straight into the store,
+//! validated exactly as the Statement Resource validates them.
+//!
+//! - **Ids.** A statement keeps its `id`; one without gets a UUID v5 derived
+//!   from its content (keys sorted), so importing the same file again
+//!   resubmits the same statements and the store skips the equivalent ones:
+//!   an interrupted import is resumed by running it again, storing nothing
+//!   twice.
+//! - **Authority.** The LRS sets the authority of statements it receives
+//!   from a client; an import carries statements another LRS already
+//!   received, so a statement keeps its `authority` when it has one, and
+//!   otherwise gets the import's authority (an Agent with account
+//!   `import` on the server's public URL).
+//! - **Stored.** `stored` is always assigned anew by the store (it orders
+//!   the log); `timestamp` is kept, and set to the original `stored` when
+//!   a statement has no `timestamp` but a `stored`.
+//! - **Atomicity.** Statements go to the store in batches, each atomic. A
+//!   batch the store refuses (a conflicting id, a void of a voiding
+//!   statement) is retried statement by statement so that only the faulty
+//!   ones are rejected.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::source::{Location, Record};
+use crate::store::{NewStatement, Store, StoreError};
+use crate::xapi::{JsonPath, Statement, XapiVersion};
+
+/// The namespace of content-derived statement ids (UUID v5).
+const IMPORT_NAMESPACE: Uuid = Uuid::from_u128(0x6f0c_55a1_8f7e_4b7c_9d2a_31c4_e0b8_a9d3);
+
+/// The credential key imported statements are recorded under.
+pub const IMPORT_KEY: &str = "import";
+
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    pub version: XapiVersion,
+    /// Rules to try when `version`'s refuse a statement (e.g. 1.0.3 files).
+    pub fallback: Option<XapiVersion>,
+    pub batch_size: usize,
+    /// The authority of statements that carry none.
+    pub authority: Value,
+}
+
+/// A statement that was not imported, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejected {
+    pub file: String,
+    pub location: Location,
+    pub reason: String,
+}
+
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ImportReport {
+    /// Statements read (valid or not).
+    pub read: usize,
+    /// Statements now in the store (newly stored or already there).
+    pub stored: usize,
+    pub rejected: Vec<Rejected>,
+}
+
+/// The authority given to imported statements without one.
+pub fn import_authority(home_page: &str) -> Value {
+    serde_json::json!({
+        "objectType": "Agent",
+        "name": "Trellis import",
+        "account": {"homePage": home_page, "name": IMPORT_KEY}
+    })
+}
+
+/// The id a statement without one gets: UUID v5 of its content.
+pub fn content_id(statement: &Value) -> Uuid {
+    let mut text = Vec::new();
+    write_canonical(statement, &mut text);
+    Uuid::new_v5(&IMPORT_NAMESPACE, &text)
+}
+
+/// JSON with object keys sorted, so the id does not depend on key order.
+fn write_canonical(value: &Value, out: &mut Vec<u8>) {
+    match value {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            out.push(b'{');
+            for (i, key) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                out.extend(Value::String(key.clone()).to_string().as_bytes());
+                out.push(b':');
+                write_canonical(&map[key], out);
+            }
+            out.push(b'}');
+        }
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_canonical(item, out);
+            }
+            out.push(b']');
+        }
+        other => out.extend(other.to_string().as_bytes()),
+    }
+}
+
+/// Validates one record into a statement ready to store.
+pub fn prepare(value: Value, options: &ImportOptions) -> Result<NewStatement, String> {
+    let Value::Object(mut object) = value else {
+        return Err("a statement must be a JSON object".into());
+    };
+    // An exported statement's `stored` is replaced, but the time it
+    // happened is kept.
+    if !object.contains_key("timestamp") {
+        if let Some(stored) = object.get("stored").cloned() {
+            object.insert("timestamp".into(), stored);
+        }
+    }
+    let id = match object.get("id") {
+        Some(_) => None,
+        None => Some(content_id(&Value::Object(object.clone()))),
+    };
+    let authority = object.get("authority").cloned();
+    let value = Value::Object(object);
+    let mut statement = match Statement::parse(value.clone(), options.version, &JsonPath::root()) {
+        Ok(s) => s,
+        Err(first) => match options.fallback {
+            Some(fallback) => Statement::parse(value, fallback, &JsonPath::root())
+                .map_err(|_| first.to_string())?,
+            None => return Err(first.to_string()),
+        },
+    };
+    if let Some(missing) = statement.attachments().iter().find(|a| !a.has_file_url) {
+        return Err(format!(
+            "attachment {} has no fileUrl and its content is not part of an import",
+            missing.sha2
+        ));
+    }
+    if let Some(id) = id {
+        statement.ensure_id_or(id);
+    } else {
+        statement.ensure_id();
+    }
+    statement.set_authority(authority.unwrap_or_else(|| options.authority.clone()));
+    Ok(NewStatement::new(statement, IMPORT_KEY.into(), true))
+}
+
+/// Feeds validated statements to the store in atomic batches.
+pub struct Importer {
+    store: Arc<dyn Store>,
+    options: ImportOptions,
+    batch: Vec<(Rejected, NewStatement)>,
+    ids: HashSet<Uuid>,
+    pub report: ImportReport,
+}
+
+impl Importer {
+    pub fn new(store: Arc<dyn Store>, options: ImportOptions) -> Importer {
+        Importer {
+            store,
+            options,
+            batch: Vec::new(),
+            ids: HashSet::new(),
+            report: ImportReport::default(),
+        }
+    }
+
+    /// Takes one record of `file`; stores a batch when one is full.
+    pub async fn push(&mut self, file: &str, record: Record) -> Result<(), StoreError> {
+        self.report.read += 1;
+        let reject = |reason: String| Rejected {
+            file: file.to_owned(),
+            location: record.location,
+            reason,
+        };
+        let prepared = record.value.and_then(|value| prepare(value, &self.options));
+        match prepared {
+            Err(reason) => self.report.rejected.push(reject(reason)),
+            Ok(statement) => {
+                let id = statement.statement.id().unwrap_or_default();
+                // A batch must not repeat an id: store what came before.
+                if self.ids.contains(&id) {
+                    self.flush().await?;
+                }
+                self.ids.insert(id);
+                self.batch.push((reject(String::new()), statement));
+                if self.batch.len() >= self.options.batch_size {
+                    self.flush().await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Stores the pending batch. Statements the store refuses are reported;
+    /// an unavailable store is an error (nothing of the batch is stored).
+    pub async fn flush(&mut self) -> Result<(), StoreError> {
+        let batch = std::mem::take(&mut self.batch);
+        self.ids.clear();
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let statements: Vec<NewStatement> = batch.iter().map(|(_, s)| s.clone()).collect();
+        match self.store.insert_statements(statements, Vec::new()).await {
+            Ok(ids) => self.report.stored += ids.len(),
+            Err(StoreError::Conflict(_) | StoreError::Invalid(_)) => {
+                for (mut origin, statement) in batch {
+                    match self
+                        .store
+                        .insert_statements(vec![statement], Vec::new())
+                        .await
+                    {
+                        Ok(_) => self.report.stored += 1,
+                        Err(e @ (StoreError::Conflict(_) | StoreError::Invalid(_))) => {
+                            origin.reason = e.to_string();
+                            self.report.rejected.push(origin);
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+            Err(e) => return Err(e),
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::sqlite::SqliteStore;
+    use crate::store::StatementQuery;
+    use serde_json::json;
+
+    fn options() -> ImportOptions {
+        ImportOptions {
+            version: XapiVersion::V2_0,
+            fallback: Some(XapiVersion::V1_0),
+            batch_size: 3,
+            authority: import_authority("http://lrs.example.com"),
+        }
+    }
+
+    fn statement(n: usize) -> Value {
+        json!({
+            "actor": {"mbox": format!("mailto:l{n}@example.com")},
+            "verb": {"id": "http://adlnet.gov/expapi/verbs/experienced"},
+            "object": {"id": format!("http://example.com/a/{n}")},
+            "timestamp": "2026-01-01T10:00:00.000Z"
+        })
+    }
+
+    fn record(n: usize, value: Value) -> Record {
+        Record {
+            location: Location::Line(n),
+            value: Ok(value),
+            offset: 0,
+        }
+    }
+
+    async fn count(store: &Arc<dyn Store>) -> usize {
+        store.log_after(0, 10_000).await.unwrap().len()
+    }
+
+    #[test]
+    fn content_ids_ignore_key_order_but_not_content() {
+        let a = json!({"actor": {"mbox": "mailto:a@b.c"}, "verb": {"id": "http://v"}});
+        let b = json!({"verb": {"id": "http://v"}, "actor": {"mbox": "mailto:a@b.c"}});
+        let c = json!({"verb": {"id": "http://w"}, "actor": {"mbox": "mailto:a@b.c"}});
+        assert_eq!(content_id(&a), content_id(&b));
+        assert_ne!(content_id(&a), content_id(&c));
+        assert_eq!(content_id(&a).get_version_num(), 5);
+    }
+
+    #[test]
+    fn authority_is_kept_when_present_and_set_otherwise() {
+        let mut with = statement(1);
+        let theirs = json!({"objectType": "Agent", "account": {"homePage": "http://other.example.com", "name": "lms"}});
+        with["authority"] = theirs.clone();
+        let prepared = prepare(with, &options()).unwrap();
+        assert_eq!(prepared.statement.body()["authority"], theirs);
+        let prepared = prepare(statement(2), &options()).unwrap();
+        assert_eq!(
+            prepared.statement.body()["authority"]["account"]["name"],
+            IMPORT_KEY
+        );
+    }
+
+    #[test]
+    fn a_1_0_3_statement_needs_the_fallback() {
+        // A timestamp without seconds' time zone colon is ISO 8601 but not
+        // RFC 3339: 1.0.3 accepts it, 2.0 does not.
+        let mut old = statement(1);
+        old["timestamp"] = json!("2026-01-01T10:00:00+0100");
+        assert!(prepare(old.clone(), &options()).is_ok());
+        let strict = ImportOptions {
+            fallback: None,
+            ..options()
+        };
+        assert!(prepare(old, &strict).is_err());
+    }
+
+    #[tokio::test]
+    async fn invalid_statements_are_reported_and_the_rest_stored() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path()).unwrap());
+        let mut importer = Importer::new(store.clone(), options());
+        for n in 1..=7 {
+            let value = if n == 4 {
+                json!({"actor": {"mbox": "not-a-mailbox"}, "verb": {"id": "http://v.example.com"}, "object": {"id": "http://o.example.com"}})
+            } else {
+                statement(n)
+            };
+            importer.push("f.jsonl", record(n, value)).await.unwrap();
+        }
+        importer.flush().await.unwrap();
+        assert_eq!(importer.report.read, 7);
+        assert_eq!(importer.report.stored, 6);
+        assert_eq!(importer.report.rejected.len(), 1);
+        assert_eq!(importer.report.rejected[0].location, Location::Line(4));
+        assert!(importer.report.rejected[0].reason.contains("mbox"));
+        assert_eq!(count(&store).await, 6);
+    }
+
+    #[tokio::test]
+    async fn a_conflicting_statement_is_rejected_without_losing_its_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path()).unwrap());
+        let id = "0b6e3b6c-1b1a-4c38-9d2e-9c7f0c1d2e3f";
+        let mut first = statement(1);
+        first["id"] = json!(id);
+        let mut clash = statement(2);
+        clash["id"] = json!(id);
+        let mut importer = Importer::new(store.clone(), options());
+        importer.push("f", record(1, first)).await.unwrap();
+        importer.flush().await.unwrap();
+        for (n, value) in [(2, statement(5)), (3, clash), (4, statement(6))] {
+            importer.push("f", record(n, value)).await.unwrap();
+        }
+        importer.flush().await.unwrap();
+        assert_eq!(importer.report.rejected.len(), 1, "{:?}", importer.report);
+        assert_eq!(importer.report.rejected[0].location, Location::Line(3));
+        assert_eq!(count(&store).await, 3);
+        let q = StatementQuery {
+            limit: 10,
+            ..StatementQuery::default()
+        };
+        assert_eq!(store.query(&q).await.unwrap().statements.len(), 3);
+    }
+
+    #[tokio::test]
+    async fn rerunning_an_interrupted_import_stores_nothing_twice() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path()).unwrap());
+        // The first run stops after two batches of three...
+        let mut importer = Importer::new(store.clone(), options());
+        for n in 1..=7 {
+            importer.push("f", record(n, statement(n))).await.unwrap();
+        }
+        drop(importer);
+        assert_eq!(count(&store).await, 6);
+        // ...the second reads the whole file again.
+        let mut importer = Importer::new(store.clone(), options());
+        for n in 1..=10 {
+            importer.push("f", record(n, statement(n))).await.unwrap();
+        }
+        importer.flush().await.unwrap();
+        assert!(importer.report.rejected.is_empty());
+        assert_eq!(count(&store).await, 10);
+    }
+}
