@@ -122,4 +122,13 @@ done
 (cd clients/xapi-js && TRELLIS_URL="http://127.0.0.1:$port" TRELLIS_KEY=client-test TRELLIS_SECRET="$secret" node --test test.mjs)
 
 step "metric names used by deploy/ exist in a running server's /metrics"
+# A simulated school gives every CX gauge a value (a gauge with no data,
+# such as NPS before any survey answer, is not exported).
+"$TRELLIS_BIN" simulate --endpoint "http://127.0.0.1:$port/xapi/" --user client-test --password "$secret" \
+  --learners 60 --days 60 --seed 7 --quiet
+for _ in $(seq 100); do
+  curl -sf "http://127.0.0.1:$port/metrics" -o "$data/metrics.txt" &&
+    grep -q '^trellis_cx_nps_score' "$data/metrics.txt" && break
+  sleep 0.2
+done
 "$deploy_venv/bin/python" deploy/tests/check_deploy.py metrics --url "http://127.0.0.1:$port/metrics"
