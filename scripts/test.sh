@@ -34,6 +34,11 @@ if [ ! -x "$mongo_venv/bin/secantusd-py" ]; then
   "$mongo_venv/bin/pip" install --quiet --disable-pip-version-check SecantusDB==0.7.0b3
 fi
 export TRELLIS_TEST_MONGODB_SERVER="${TRELLIS_TEST_MONGODB_SERVER:-$mongo_venv/bin/secantusd-py}"
+# The crash tests kill their own server: SecantusDB fsyncs a journaled
+# commit only with --sync-on-commit, without which it loses acknowledged
+# writes to kill -9 (mongod honours j:true). The shared server below is
+# never killed and runs without it, for speed.
+export TRELLIS_TEST_MONGODB_SERVER_ARGS="${TRELLIS_TEST_MONGODB_SERVER_ARGS---sync-on-commit}"
 if [ -z "${TRELLIS_TEST_MONGODB_URI:-}" ]; then
   mongo_port=$(free_port)
   mongo_dir=$(mktemp -d)

@@ -379,7 +379,10 @@ impl Cli {
 /// A MongoDB-wire server this test owns, so it can kill and restart it:
 /// `$TRELLIS_TEST_MONGODB_SERVER` is the server program (SecantusDB's
 /// `secantusd-py`, installed by scripts/test.sh), started with
-/// `--host 127.0.0.1 --port P --storage-path DIR`.
+/// `--host 127.0.0.1 --port P --storage-path DIR`, plus the words of
+/// `$TRELLIS_TEST_MONGODB_SERVER_ARGS` (scripts/test.sh passes
+/// `--sync-on-commit`, without which SecantusDB does not make a journaled
+/// commit durable against kill -9).
 pub struct MongoServer {
     program: String,
     port: u16,
@@ -419,6 +422,11 @@ impl MongoServer {
             .args(["--host", "127.0.0.1", "--port", &self.port.to_string()])
             .arg("--storage-path")
             .arg(self.storage.path())
+            .args(
+                std::env::var("TRELLIS_TEST_MONGODB_SERVER_ARGS")
+                    .unwrap_or_default()
+                    .split_whitespace(),
+            )
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

@@ -142,12 +142,26 @@ fn acknowledged_statements_survive_a_mongodb_crash_under_load() {
         seen.values().all(|&n| n == 1),
         "a statement is listed twice"
     );
-    for id in &o.acknowledged {
-        assert!(
-            seen.contains_key(id.to_string().as_str()),
-            "statement {id} was acknowledged but is gone"
-        );
-    }
+    let missing: Vec<String> = o
+        .acknowledged
+        .iter()
+        .map(Uuid::to_string)
+        .filter(|id| !seen.contains_key(id.as_str()))
+        .collect();
+    let by_id: Vec<u16> = missing
+        .iter()
+        .map(|id| {
+            server
+                .request("GET", &format!("/xapi/statements?statementId={id}"), None)
+                .0
+        })
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{} of {} acknowledged statements are not listed (GET by id: {by_id:?}): {missing:?}",
+        missing.len(),
+        o.acknowledged.len()
+    );
 }
 
 #[test]
