@@ -144,6 +144,27 @@ pub struct StatementPage {
     pub next: Option<Cursor>,
 }
 
+impl StatementPage {
+    /// A page from up to `limit + 1` statements in query order, read under
+    /// `snapshot_seq`: the extra one only says that a next page exists.
+    pub(crate) fn from_overfetch(
+        mut statements: Vec<StoredStatement>,
+        limit: usize,
+        snapshot_seq: i64,
+    ) -> StatementPage {
+        let next = if statements.len() > limit {
+            statements.truncate(limit);
+            statements.last().map(|s| Cursor {
+                after_seq: s.seq,
+                snapshot_seq,
+            })
+        } else {
+            None
+        };
+        StatementPage { statements, next }
+    }
+}
+
 /// An API credential; the secret itself is never stored, only its hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Credential {

@@ -23,8 +23,8 @@ use uuid::Uuid;
 
 use super::documents::apply_write;
 use super::{
-    AggregateCommit, Attachment, Credential, Cursor, Document, DocumentScope, DocumentWrite,
-    NewStatement, Precondition, StatementPage, StatementQuery, Store, StoreError, StoredStatement,
+    AggregateCommit, Attachment, Credential, Document, DocumentScope, DocumentWrite, NewStatement,
+    Precondition, StatementPage, StatementQuery, Store, StoreError, StoredStatement,
 };
 use crate::xapi::activity::{defined_activities, merge_definition};
 use crate::xapi::datatypes::format_timestamp;
@@ -593,21 +593,12 @@ fn query_page(conn: &Connection, q: &StatementQuery) -> Result<StatementPage, St
         limit + 1
     ));
     let mut stmt = conn.prepare_cached(&sql).map_err(backend)?;
-    let mut statements: Vec<StoredStatement> = stmt
+    let statements: Vec<StoredStatement> = stmt
         .query_map(rusqlite::params_from_iter(args), row_to_statement)
         .map_err(backend)?
         .collect::<Result<_, _>>()
         .map_err(backend)?;
-    let next = if statements.len() > limit {
-        statements.truncate(limit);
-        statements.last().map(|s| Cursor {
-            after_seq: s.seq,
-            snapshot_seq: snapshot,
-        })
-    } else {
-        None
-    };
-    Ok(StatementPage { statements, next })
+    Ok(StatementPage::from_overfetch(statements, limit, snapshot))
 }
 
 fn row_to_credential(r: &rusqlite::Row<'_>) -> rusqlite::Result<Credential> {

@@ -15,8 +15,7 @@ use uuid::Uuid;
 
 use super::{get_i64, get_str, map_error, now_ms, to_stored, Collections, TxnError};
 use crate::store::{
-    query_terms, term_keys, Attachment, Cursor, NewStatement, StatementPage, StatementQuery,
-    StoreError,
+    query_terms, term_keys, Attachment, NewStatement, StatementPage, StatementQuery, StoreError,
 };
 use crate::xapi::activity::{defined_activities, merge_definition};
 use crate::xapi::datatypes::format_timestamp;
@@ -442,16 +441,10 @@ pub(super) async fn query(
         .try_collect()
         .await
         .map_err(map_error)?;
-    let limit = q.limit.max(1);
-    let mut statements = docs.iter().map(to_stored).collect::<Result<Vec<_>, _>>()?;
-    let next = if statements.len() > limit {
-        statements.truncate(limit);
-        statements.last().map(|s| Cursor {
-            after_seq: s.seq,
-            snapshot_seq: snapshot,
-        })
-    } else {
-        None
-    };
-    Ok(StatementPage { statements, next })
+    let statements = docs.iter().map(to_stored).collect::<Result<Vec<_>, _>>()?;
+    Ok(StatementPage::from_overfetch(
+        statements,
+        q.limit.max(1),
+        snapshot,
+    ))
 }
