@@ -87,6 +87,7 @@ pub(super) async fn insert(
     }
     drop(cursor);
 
+    let voided_early = voided_early(session, c, &sids).await?;
     let mut ids = Vec::with_capacity(batch.len());
     let mut pending: Vec<Pending<'_>> = Vec::with_capacity(batch.len());
     let mut pending_by_sid: HashMap<&str, usize> = HashMap::new();
@@ -113,8 +114,7 @@ pub(super) async fn insert(
         if let Some(target) = &entry.voids {
             void_target(session, c, target, &mut pending, &pending_by_sid).await?;
         }
-        let voided =
-            entry.voids.is_none() && voided_before(session, c, &entry.sid, &pending).await?;
+        let voided = entry.voids.is_none() && voided_before(&voided_early, &entry.sid, &pending);
         let mut terms = entry.terms.clone();
         if let Some(target) = &entry.ref_target {
             inherit_terms(session, c, target, &pending, &pending_by_sid, &mut terms).await?;
@@ -211,26 +211,34 @@ async fn void_target(
     Ok(())
 }
 
-/// Whether a voiding statement for `sid` arrived before it.
-async fn voided_before(
+/// Whether a voiding statement for `sid` arrived before it: stored earlier
+/// (`voided_early`) or earlier in this batch.
+fn voided_before(voided_early: &HashSet<String>, sid: &str, pending: &[Pending<'_>]) -> bool {
+    voided_early.contains(sid)
+        || pending
+            .iter()
+            .any(|p| p.entry.voids.as_deref() == Some(sid))
+}
+
+/// The ids of this batch that a stored voiding statement targets, in one
+/// round trip (voiding before arrival is rare, asking per statement is not).
+async fn voided_early(
     session: &mut ClientSession,
     c: &Collections,
-    sid: &str,
-    pending: &[Pending<'_>],
-) -> Result<bool, TxnError> {
-    if pending
-        .iter()
-        .any(|p| p.entry.voids.as_deref() == Some(sid))
-    {
-        return Ok(true);
-    }
-    Ok(c.statements
-        .find_one(doc! {"voids": sid})
-        .projection(doc! {"_id": 1})
+    sids: &[&str],
+) -> Result<HashSet<String>, TxnError> {
+    let mut found = HashSet::new();
+    let mut cursor = c
+        .statements
+        .find(doc! {"voids": {"$in": sids}})
+        .projection(doc! {"voids": 1})
         .hint(Hint::Name(super::VOIDS_INDEX.into()))
         .session(&mut *session)
-        .await?
-        .is_some())
+        .await?;
+    while let Some(d) = cursor.next(&mut *session).await.transpose()? {
+        found.insert(get_str(&d, "voids")?.to_owned());
+    }
+    Ok(found)
 }
 
 /// A statement referring to another answers the filters of its target.
