@@ -107,6 +107,9 @@ fn acknowledged_statements_survive_a_mongodb_crash_under_load() {
     // and readiness (probed every 2 s with a 2 s timeout) must say so.
     std::thread::sleep(Duration::from_secs(7));
     assert_eq!(readyz(), 503, "not ready while MongoDB is down");
+    // Past the transaction deadline (10 s) too: the request in flight at
+    // the crash cannot ride the outage out, so some request must fail.
+    std::thread::sleep(Duration::from_secs(5));
     mongo.restart();
     assert!(
         became_ready(Duration::from_secs(30)),
