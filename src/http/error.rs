@@ -8,6 +8,7 @@ use serde_json::json;
 
 use crate::metrics::RejectReason;
 use crate::store::StoreError;
+use crate::xapi::params::ParamError;
 use crate::xapi::ValidationError;
 
 #[derive(Debug, thiserror::Error)]
@@ -97,6 +98,12 @@ impl From<StoreError> for ApiError {
             StoreError::Unavailable(message) => ApiError::Unavailable(message),
             other => ApiError::Internal(other.into()),
         }
+    }
+}
+
+impl From<ParamError> for ApiError {
+    fn from(e: ParamError) -> ApiError {
+        ApiError::bad_param(&e.name, e.message)
     }
 }
 

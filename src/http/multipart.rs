@@ -5,6 +5,7 @@ use sha2::{Digest, Sha256, Sha384, Sha512};
 
 use super::error::ApiError;
 use crate::store::Attachment;
+use crate::xapi::datatypes::media_type;
 
 /// One part after the first (the statements part).
 #[derive(Debug, Clone)]
@@ -56,7 +57,7 @@ pub async fn parse(content_type: &str, body: Bytes) -> Result<MultipartBody, Api
             .await
             .map_err(|e| ApiError::bad_request(format!("malformed multipart body: {e}")))?;
         if statements.is_none() {
-            if super::body::media_type(&content_type) != "application/json" {
+            if media_type(&content_type) != "application/json" {
                 return Err(ApiError::bad_request("the first part of a multipart/mixed request must be the statements, as application/json"));
             }
             statements = Some(data);

@@ -9,7 +9,7 @@ use base64::Engine;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::body::{media_type, read_limited};
+use super::body::read_limited;
 use super::error::ApiError;
 use super::multipart::{self, Part};
 use super::params::{
@@ -19,7 +19,7 @@ use super::params::{
 use super::{auth, set_header, AppState, VERSION_HEADER};
 use crate::auth::{Principal, ReadAccess};
 use crate::store::{Attachment, Cursor, NewStatement, StatementQuery, StoredStatement};
-use crate::xapi::datatypes::{format_timestamp, parse_timestamp};
+use crate::xapi::datatypes::{format_timestamp, media_type, parse_timestamp};
 use crate::xapi::format::{self, Format};
 use crate::xapi::statement::SIGNATURE_USAGE;
 use crate::xapi::{signature, JsonPath, Statement, XapiVersion};
