@@ -1,7 +1,7 @@
 //! The Statement Resource (`/xapi/statements`): PUT, POST, GET/HEAD, and the
 //! 1.0.3 alternate request syntax.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use actix_web::{guard, web, HttpRequest, HttpResponse};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -11,18 +11,18 @@ use uuid::Uuid;
 
 use super::body::read_limited;
 use super::error::ApiError;
-use super::multipart::{self, Part};
+use super::multipart;
 use super::params::{
     header_str, http_date, iri_param, param_map, parse_agent_param, parse_query, parse_uuid_param,
     version_of, AgentParam,
 };
 use super::{auth, set_header, AppState, VERSION_HEADER};
 use crate::auth::{Principal, ReadAccess};
-use crate::store::{Attachment, Cursor, NewStatement, StatementQuery, StoredStatement};
+use crate::ingest::{self, Options, Sender, Submission};
+use crate::store::{Cursor, StatementQuery, StoredStatement};
 use crate::xapi::datatypes::{format_timestamp, media_type, parse_timestamp};
 use crate::xapi::format::{self, Format};
-use crate::xapi::statement::SIGNATURE_USAGE;
-use crate::xapi::{signature, JsonPath, Statement, XapiVersion};
+use crate::xapi::XapiVersion;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -193,6 +193,8 @@ fn rejected(state: &AppState, error: ApiError) -> ApiError {
     error
 }
 
+/// Maps the request to `ingest` and stores what it prepares. `attempted`
+/// is the number of statements the body holds, once it is known.
 async fn parse_and_store(
     state: &AppState,
     principal: &Principal,
@@ -202,11 +204,7 @@ async fn parse_and_store(
     put_id: Option<Uuid>,
     attempted: &mut usize,
 ) -> Result<Vec<Uuid>, ApiError> {
-    if !principal.can_write_statements() {
-        return Err(ApiError::Forbidden(
-            "this credential may not write statements (scope statements/write)".into(),
-        ));
-    }
+    let sender = Sender::for_principal(principal, &state.public_url)?;
     let (json, parts) = match media_type(content_type).as_str() {
         "application/json" => (body, Vec::new()),
         "multipart/mixed" => {
@@ -221,155 +219,17 @@ async fn parse_and_store(
             ))
         }
     };
-    let value: Value = crate::xapi::json::from_slice(&json)
-        .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))?;
-    let (values, paths): (Vec<Value>, Vec<JsonPath>) = match (value, put_id) {
-        (Value::Object(o), Some(_)) => (vec![Value::Object(o)], vec![JsonPath::root()]),
-        (_, Some(_)) => {
-            return Err(ApiError::bad_request(
-                "PUT /statements takes a single statement object",
-            ))
-        }
-        (Value::Object(o), None) => (vec![Value::Object(o)], vec![JsonPath::root()]),
-        (Value::Array(items), None) => {
-            let paths = (0..items.len())
-                .map(|i| JsonPath::root().index(i))
-                .collect();
-            (items, paths)
-        }
-        (_, None) => {
-            return Err(ApiError::bad_request(
-                "the body must be a statement or an array of statements",
-            ))
-        }
+    let submission = match put_id {
+        Some(id) => Submission::put(&json, id)?,
+        None => Submission::post(&json)?,
     };
-    *attempted = values.len();
-    if values.len() > state.limits.max_batch {
-        return Err(ApiError::PayloadTooLarge(format!(
-            "{} statements in one request; the limit is {}",
-            values.len(),
-            state.limits.max_batch
-        )));
-    }
-    let authority = principal.authority(&state.public_url);
-    let mut statements = Vec::with_capacity(values.len());
-    let mut seen = HashSet::with_capacity(values.len());
-    for (value, path) in values.into_iter().zip(paths) {
-        let mut statement = Statement::parse(value, version, &path)?;
-        if let Some(put_id) = put_id {
-            match statement.id() {
-                Some(id) if id != put_id => {
-                    return Err(ApiError::bad_param(
-                        "statementId",
-                        "the statementId parameter differs from the statement's id",
-                    ))
-                }
-                _ => {
-                    statement.ensure_id_or(put_id);
-                }
-            }
-        }
-        let id = statement.ensure_id();
-        if !seen.insert(id) {
-            return Err(ApiError::Invalid(crate::xapi::ValidationError::new(
-                path.key("id"),
-                format!("statement id {id} appears more than once in this request"),
-            )));
-        }
-        statement.set_authority(authority.clone());
-        statements.push((statement, path));
-    }
-    let attachments = check_attachments(&statements, parts)?;
-    let batch = statements
-        .into_iter()
-        .map(|(statement, _)| {
-            NewStatement::new(statement, principal.key.clone(), principal.can_define())
-        })
-        .collect();
-    Ok(state.store.insert_statements(batch, attachments).await?)
-}
-
-/// Matches multipart parts to the attachments the statements declare and
-/// checks signatures (xAPI Data 2.4.11, 2.6; Communication 1.5.2).
-fn check_attachments(
-    statements: &[(Statement, JsonPath)],
-    parts: Vec<Part>,
-) -> Result<Vec<Attachment>, ApiError> {
-    let mut by_hash: HashMap<String, Part> = HashMap::with_capacity(parts.len());
-    for part in parts {
-        let hash = part
-            .hash
-            .clone()
-            .ok_or_else(|| {
-                ApiError::bad_request("every attachment part needs an X-Experience-API-Hash header")
-            })?
-            .to_ascii_lowercase();
-        if !part
-            .transfer_encoding
-            .as_deref()
-            .is_some_and(|e| e.eq_ignore_ascii_case("binary"))
-        {
-            return Err(ApiError::bad_request(
-                "attachment parts must have Content-Transfer-Encoding: binary",
-            ));
-        }
-        if multipart::sha2_hex(&part.data, &hash) != hash {
-            return Err(ApiError::bad_request(format!(
-                "the content of attachment part {hash} does not match its X-Experience-API-Hash"
-            )));
-        }
-        by_hash.insert(hash, part);
-    }
-    let mut declared = HashSet::new();
-    for (statement, path) in statements {
-        for (i, a) in statement.attachments().iter().enumerate() {
-            let a_path = path.key("attachments").index(i);
-            declared.insert(a.sha2.clone());
-            let part = by_hash.get(&a.sha2);
-            if part.is_none() && !a.has_file_url {
-                return Err(ApiError::Invalid(crate::xapi::ValidationError::new(
-                    a_path.key("sha2"),
-                    "this attachment has no fileUrl and no multipart/mixed part carries its content",
-                )));
-            }
-            if a.usage_type == SIGNATURE_USAGE {
-                if media_type(&a.content_type) != "application/octet-stream" {
-                    return Err(ApiError::Invalid(crate::xapi::ValidationError::new(
-                        a_path.key("contentType"),
-                        "a signature attachment must have contentType application/octet-stream",
-                    )));
-                }
-                let part = part.ok_or_else(|| {
-                    ApiError::Invalid(crate::xapi::ValidationError::new(
-                        a_path.clone(),
-                        "the signature attachment has no content part",
-                    ))
-                })?;
-                signature::check(&part.data, statement.original()).map_err(|message| {
-                    ApiError::Invalid(crate::xapi::ValidationError::new(a_path, message))
-                })?;
-            }
-        }
-    }
-    if let Some(extra) = by_hash.keys().find(|h| !declared.contains(*h)) {
-        return Err(ApiError::bad_request(format!(
-            "multipart part {extra} matches no attachment of the statements"
-        )));
-    }
-    let mut content_types: HashMap<String, String> = HashMap::new();
-    for (statement, _) in statements {
-        for a in statement.attachments() {
-            content_types.entry(a.sha2).or_insert(a.content_type);
-        }
-    }
-    Ok(by_hash
-        .into_iter()
-        .map(|(sha2, part)| Attachment {
-            content_type: content_types.remove(&sha2).unwrap_or(part.content_type),
-            sha2,
-            data: part.data.to_vec(),
-        })
-        .collect())
+    *attempted = submission.len();
+    let options = Options::statement_resource(version, sender, state.limits.max_batch);
+    let batch = ingest::prepare(submission, parts, &options)?;
+    Ok(state
+        .store
+        .insert_statements(batch.statements, batch.attachments)
+        .await?)
 }
 
 // ---------------------------------------------------------------- reads
