@@ -5,6 +5,9 @@
 //!   rules), query terms, response formats, signatures. No I/O.
 //! - `store`: the `Store` trait, its contract suite and the SQLite backend.
 //! - `auth`: credentials, scopes and secret hashing.
+//! - `ingest`: a submission's statements checked into the batch the store
+//!   takes (ids, authority, duplicates, attachments, signatures); used by
+//!   the Statement Resource and `import` alike. No HTTP.
 //! - `http`: the xAPI resources, error mapping and request plumbing.
 //! - `metrics`: every Prometheus metric, in a registry the application owns.
 //! - `health`: readiness reports from components, the store watcher.
@@ -22,6 +25,7 @@ pub mod config;
 pub mod cx;
 pub mod health;
 pub mod http;
+pub mod ingest;
 pub mod metrics;
 pub mod shutdown;
 pub mod simulate;

@@ -7,10 +7,10 @@ use indicatif::ProgressBar;
 
 use crate::cli::ExportArgs;
 use crate::config::{ServeArgs, Settings, StoreArgs};
-use crate::http::params::{iri_param, parse_agent_param, parse_uuid_param, AgentParam};
 use crate::store::{open_store, StatementQuery};
 use crate::transfer::export::{export, ExportFilter};
 use crate::xapi::datatypes::parse_timestamp;
+use crate::xapi::params::{iri_param, parse_agent_param, parse_uuid_param, AgentParam};
 use crate::xapi::XapiVersion;
 
 pub async fn run(store_args: &StoreArgs, args: &ExportArgs) -> anyhow::Result<()> {
@@ -43,22 +43,17 @@ pub async fn run(store_args: &StoreArgs, args: &ExportArgs) -> anyhow::Result<()
 /// The query of the flags, or none (the whole log) without filters.
 fn filter(args: &ExportArgs) -> anyhow::Result<ExportFilter> {
     let mut q = StatementQuery::default();
-    let err = |e: crate::http::error::ApiError| anyhow::anyhow!("{e}");
     if let Some(agent) = &args.agent {
-        q.agent = Some(parse_agent_param(agent, AgentParam::AgentOrGroup).map_err(err)?);
+        q.agent = Some(parse_agent_param(agent, AgentParam::AgentOrGroup)?);
     }
     if let Some(verb) = &args.verb {
-        q.verb = Some(iri_param("verb", verb).map_err(err)?);
+        q.verb = Some(iri_param("verb", verb)?);
     }
     if let Some(activity) = &args.activity {
-        q.activity = Some(iri_param("activity", activity).map_err(err)?);
+        q.activity = Some(iri_param("activity", activity)?);
     }
     if let Some(registration) = &args.registration {
-        q.registration = Some(
-            parse_uuid_param("registration", registration)
-                .map_err(err)?
-                .to_string(),
-        );
+        q.registration = Some(parse_uuid_param("registration", registration)?.to_string());
     }
     for (name, value, slot) in [
         ("since", &args.since, &mut q.since_ms),

@@ -20,13 +20,3 @@ pub async fn read_limited(mut payload: web::Payload, limit: usize) -> Result<web
     }
     Ok(body.freeze())
 }
-
-/// The media type of a Content-Type value, lower-cased, without parameters.
-pub fn media_type(content_type: &str) -> String {
-    content_type
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase()
-}

@@ -6,8 +6,10 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde_json::json;
 
+use crate::ingest::IngestError;
 use crate::metrics::RejectReason;
 use crate::store::StoreError;
+use crate::xapi::params::ParamError;
 use crate::xapi::ValidationError;
 
 #[derive(Debug, thiserror::Error)]
@@ -97,6 +99,30 @@ impl From<StoreError> for ApiError {
             StoreError::Unavailable(message) => ApiError::Unavailable(message),
             other => ApiError::Internal(other.into()),
         }
+    }
+}
+
+impl From<IngestError> for ApiError {
+    fn from(e: IngestError) -> ApiError {
+        match e {
+            IngestError::Invalid(e) => ApiError::Invalid(e),
+            IngestError::NotPermitted => ApiError::Forbidden(e.to_string()),
+            IngestError::TooManyStatements { .. } => ApiError::PayloadTooLarge(e.to_string()),
+            IngestError::StatementIdMismatch => ApiError::bad_param("statementId", e.to_string()),
+            IngestError::NotJson(_)
+            | IngestError::PutNotAnObject
+            | IngestError::NotStatements
+            | IngestError::PartWithoutHash
+            | IngestError::PartNotBinary
+            | IngestError::PartHashMismatch(_)
+            | IngestError::UnmatchedPart(_) => ApiError::bad_request(e.to_string()),
+        }
+    }
+}
+
+impl From<ParamError> for ApiError {
+    fn from(e: ParamError) -> ApiError {
+        ApiError::bad_param(&e.name, e.message)
     }
 }
 

@@ -1,25 +1,19 @@
 //! `multipart/mixed` statement requests and responses (xAPI attachments).
 
 use actix_web::web::Bytes;
-use sha2::{Digest, Sha256, Sha384, Sha512};
 
 use super::error::ApiError;
+use crate::ingest::AttachmentPart;
 use crate::store::Attachment;
-
-/// One part after the first (the statements part).
-#[derive(Debug, Clone)]
-pub struct Part {
-    pub content_type: String,
-    pub hash: Option<String>,
-    pub transfer_encoding: Option<String>,
-    pub data: Bytes,
-}
+use crate::xapi::datatypes::media_type;
 
 /// A parsed multipart/mixed statement request.
 #[derive(Debug)]
 pub struct MultipartBody {
     pub statements: Bytes,
-    pub parts: Vec<Part>,
+    /// Every part after the first, headers unchecked (ingestion checks
+    /// them against the statements).
+    pub parts: Vec<AttachmentPart>,
 }
 
 /// Parses a multipart/mixed body: the first part must be the statements as
@@ -56,16 +50,16 @@ pub async fn parse(content_type: &str, body: Bytes) -> Result<MultipartBody, Api
             .await
             .map_err(|e| ApiError::bad_request(format!("malformed multipart body: {e}")))?;
         if statements.is_none() {
-            if super::body::media_type(&content_type) != "application/json" {
+            if media_type(&content_type) != "application/json" {
                 return Err(ApiError::bad_request("the first part of a multipart/mixed request must be the statements, as application/json"));
             }
             statements = Some(data);
         } else {
-            parts.push(Part {
+            parts.push(AttachmentPart {
                 content_type,
                 hash,
                 transfer_encoding,
-                data,
+                data: data.to_vec(),
             });
         }
     }
@@ -85,16 +79,6 @@ fn boundary(content_type: &str) -> Option<String> {
         let value = value.trim().trim_matches('"');
         (!value.is_empty()).then(|| value.to_owned())
     })
-}
-
-/// The hex SHA-2 digest of `data`, of the length of `like` (256/384/512).
-pub fn sha2_hex(data: &[u8], like: &str) -> String {
-    let digest: Vec<u8> = match like.len() {
-        96 => Sha384::digest(data).to_vec(),
-        128 => Sha512::digest(data).to_vec(),
-        _ => Sha256::digest(data).to_vec(),
-    };
-    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Builds a multipart/mixed response: `json` first, then the attachments.
@@ -131,6 +115,7 @@ pub fn build_response(json: &str, attachments: &[Attachment]) -> (String, Vec<u8
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ingest::sha2_hex;
 
     #[tokio::test]
     async fn a_response_parses_back_as_a_request() {

@@ -1,23 +1,34 @@
 //! `trellis import`: statements from files straight into the store,
-//! validated exactly as the Statement Resource validates them.
+//! validated exactly as the Statement Resource validates them: each record
+//! goes through `ingest::prepare` as a POST of that statement alone, under
+//! `ingest::Options::import`, which differs from the Statement Resource's
+//! options only in these policies:
 //!
-//! - **Ids.** A statement keeps its `id`; one without gets a UUID v5 derived
-//!   from its content (keys sorted), so importing the same file again
-//!   resubmits the same statements and the store skips the equivalent ones:
-//!   an interrupted import is resumed by running it again, storing nothing
-//!   twice.
+//! - **Ids.** A statement keeps its `id`; one without gets a UUID v5
+//!   derived from its content (`ingest::MissingIds::FromContent`), so
+//!   importing the same file again resubmits the same statements and the
+//!   store skips the equivalent ones: an interrupted import is resumed by
+//!   running it again, storing nothing twice.
 //! - **Authority.** The LRS sets the authority of statements it receives
 //!   from a client; an import carries statements another LRS already
-//!   received, so a statement keeps its `authority` when it has one, and
-//!   otherwise gets the import's authority (an Agent with account
-//!   `import` on the server's public URL).
+//!   received, so a statement keeps its `authority` when it has one
+//!   (`ingest::AuthorityRule::KeepGiven`), and otherwise gets the import's
+//!   authority (an Agent with account `import` on the server's public URL).
 //! - **Stored.** `stored` is always assigned anew by the store (it orders
 //!   the log); `timestamp` is kept, and set to the original `stored` when
 //!   a statement has no `timestamp` but a `stored`.
+//! - **Versions.** Optionally, a statement the chosen version's rules
+//!   refuse is tried under 1.0.3's (`--fallback-1-0-3`).
 //! - **Atomicity.** Statements go to the store in batches, each atomic. A
 //!   batch the store refuses (a conflicting id, a void of a voiding
 //!   statement) is retried statement by statement so that only the faulty
-//!   ones are rejected.
+//!   ones are rejected. Ids repeated within a file are no duplicate
+//!   submission: each record is its own; a repeat starts a new batch, so
+//!   the store sees it as a resubmission (equivalent, or a conflict).
+//!
+//! A file carries no attachment content, so a statement declaring an
+//! attachment without `fileUrl`, or a signature, is refused as a POST
+//! without its parts would be.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -26,11 +37,9 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::source::{Location, Record};
+use crate::ingest::{self, Sender, Submission};
 use crate::store::{NewStatement, Store, StoreError};
-use crate::xapi::{JsonPath, Statement, XapiVersion};
-
-/// The namespace of content-derived statement ids (UUID v5).
-const IMPORT_NAMESPACE: Uuid = Uuid::from_u128(0x6f0c_55a1_8f7e_4b7c_9d2a_31c4_e0b8_a9d3);
+use crate::xapi::XapiVersion;
 
 /// The credential key imported statements are recorded under.
 pub const IMPORT_KEY: &str = "import";
@@ -43,6 +52,19 @@ pub struct ImportOptions {
     pub batch_size: usize,
     /// The authority of statements that carry none.
     pub authority: Value,
+}
+
+impl ImportOptions {
+    /// The ingestion policy of an import (see the module header).
+    fn ingest(&self) -> ingest::Options {
+        let sender = Sender {
+            authority: self.authority.clone(),
+            key: IMPORT_KEY.into(),
+            // An export carries the definitions the source LRS held.
+            may_define: true,
+        };
+        ingest::Options::import(self.version, self.fallback, sender)
+    }
 }
 
 /// A statement that was not imported, and why.
@@ -71,89 +93,23 @@ pub fn import_authority(home_page: &str) -> Value {
     })
 }
 
-/// The id a statement without one gets: UUID v5 of its content.
-pub fn content_id(statement: &Value) -> Uuid {
-    let mut text = Vec::new();
-    write_canonical(statement, &mut text);
-    Uuid::new_v5(&IMPORT_NAMESPACE, &text)
-}
-
-/// JSON with object keys sorted, so the id does not depend on key order.
-fn write_canonical(value: &Value, out: &mut Vec<u8>) {
-    match value {
-        Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
-            out.push(b'{');
-            for (i, key) in keys.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                out.extend(Value::String(key.clone()).to_string().as_bytes());
-                out.push(b':');
-                write_canonical(&map[key], out);
-            }
-            out.push(b'}');
-        }
-        Value::Array(items) => {
-            out.push(b'[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_canonical(item, out);
-            }
-            out.push(b']');
-        }
-        other => out.extend(other.to_string().as_bytes()),
-    }
-}
-
 /// Validates one record into a statement ready to store.
-pub fn prepare(value: Value, options: &ImportOptions) -> Result<NewStatement, String> {
-    let Value::Object(mut object) = value else {
-        return Err("a statement must be a JSON object".into());
-    };
-    // An exported statement's `stored` is replaced, but the time it
-    // happened is kept.
-    if !object.contains_key("timestamp") {
-        if let Some(stored) = object.get("stored").cloned() {
-            object.insert("timestamp".into(), stored);
-        }
-    }
-    let id = match object.get("id") {
-        Some(_) => None,
-        None => Some(content_id(&Value::Object(object.clone()))),
-    };
-    let authority = object.get("authority").cloned();
-    let value = Value::Object(object);
-    let mut statement = match Statement::parse(value.clone(), options.version, &JsonPath::root()) {
-        Ok(s) => s,
-        Err(first) => match options.fallback {
-            Some(fallback) => Statement::parse(value, fallback, &JsonPath::root())
-                .map_err(|_| first.to_string())?,
-            None => return Err(first.to_string()),
-        },
-    };
-    if let Some(missing) = statement.attachments().iter().find(|a| !a.has_file_url) {
-        return Err(format!(
-            "attachment {} has no fileUrl and its content is not part of an import",
-            missing.sha2
-        ));
-    }
-    if let Some(id) = id {
-        statement.ensure_id_or(id);
-    } else {
-        statement.ensure_id();
-    }
-    statement.set_authority(authority.unwrap_or_else(|| options.authority.clone()));
-    Ok(NewStatement::new(statement, IMPORT_KEY.into(), true))
+fn prepare(value: Value, options: &ingest::Options) -> Result<NewStatement, String> {
+    let batch = ingest::prepare(Submission::single(value), Vec::new(), options)
+        .map_err(|e| e.to_string())?;
+    // A submission of one statement that passed yields one statement.
+    batch
+        .statements
+        .into_iter()
+        .next()
+        .ok_or_else(|| "the record holds no statement".to_owned())
 }
 
 /// Feeds validated statements to the store in atomic batches.
 pub struct Importer {
     store: Arc<dyn Store>,
     options: ImportOptions,
+    ingest: ingest::Options,
     batch: Vec<(Rejected, NewStatement)>,
     ids: HashSet<Uuid>,
     pub report: ImportReport,
@@ -163,6 +119,7 @@ impl Importer {
     pub fn new(store: Arc<dyn Store>, options: ImportOptions) -> Importer {
         Importer {
             store,
+            ingest: options.ingest(),
             options,
             batch: Vec::new(),
             ids: HashSet::new(),
@@ -178,7 +135,7 @@ impl Importer {
             location: record.location,
             reason,
         };
-        let prepared = record.value.and_then(|value| prepare(value, &self.options));
+        let prepared = record.value.and_then(|value| prepare(value, &self.ingest));
         match prepared {
             Err(reason) => self.report.rejected.push(reject(reason)),
             Ok(statement) => {
@@ -268,23 +225,13 @@ mod tests {
     }
 
     #[test]
-    fn content_ids_ignore_key_order_but_not_content() {
-        let a = json!({"actor": {"mbox": "mailto:a@b.c"}, "verb": {"id": "http://v"}});
-        let b = json!({"verb": {"id": "http://v"}, "actor": {"mbox": "mailto:a@b.c"}});
-        let c = json!({"verb": {"id": "http://w"}, "actor": {"mbox": "mailto:a@b.c"}});
-        assert_eq!(content_id(&a), content_id(&b));
-        assert_ne!(content_id(&a), content_id(&c));
-        assert_eq!(content_id(&a).get_version_num(), 5);
-    }
-
-    #[test]
     fn authority_is_kept_when_present_and_set_otherwise() {
         let mut with = statement(1);
         let theirs = json!({"objectType": "Agent", "account": {"homePage": "http://other.example.com", "name": "lms"}});
         with["authority"] = theirs.clone();
-        let prepared = prepare(with, &options()).unwrap();
+        let prepared = prepare(with, &options().ingest()).unwrap();
         assert_eq!(prepared.statement.body()["authority"], theirs);
-        let prepared = prepare(statement(2), &options()).unwrap();
+        let prepared = prepare(statement(2), &options().ingest()).unwrap();
         assert_eq!(
             prepared.statement.body()["authority"]["account"]["name"],
             IMPORT_KEY
@@ -297,12 +244,12 @@ mod tests {
         // RFC 3339: 1.0.3 accepts it, 2.0 does not.
         let mut old = statement(1);
         old["timestamp"] = json!("2026-01-01T10:00:00+0100");
-        assert!(prepare(old.clone(), &options()).is_ok());
+        assert!(prepare(old.clone(), &options().ingest()).is_ok());
         let strict = ImportOptions {
             fallback: None,
             ..options()
         };
-        assert!(prepare(old, &strict).is_err());
+        assert!(prepare(old, &strict.ingest()).is_err());
     }
 
     #[tokio::test]

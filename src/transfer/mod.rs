@@ -5,3 +5,6 @@
 pub mod export;
 pub mod import;
 pub mod source;
+
+#[cfg(test)]
+mod import_parity;

@@ -1,5 +1,6 @@
 //! Syntax checks for the xAPI scalar data types a JSON Schema cannot express:
-//! UUIDs, IRIs, mailto IRIs, hashes, language tags, timestamps, durations.
+//! UUIDs, IRIs, mailto IRIs, hashes, language tags, timestamps, durations,
+//! media types.
 
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, Utc};
 use iri_string::types::IriStr;
@@ -86,6 +87,17 @@ pub fn parse_timestamp(s: &str, version: XapiVersion) -> Option<DateTime<Utc>> {
 /// The one format Trellis writes: RFC 3339, UTC, milliseconds.
 pub fn format_timestamp(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+/// The media type of an Internet Media Type value (an attachment's
+/// `contentType`, a `Content-Type` header), lower-cased, without parameters.
+pub fn media_type(content_type: &str) -> String {
+    content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase()
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ pub mod datatypes;
 pub mod document;
 pub mod format;
 pub mod json;
+pub mod params;
 pub mod path;
 pub mod rules;
 pub mod schema;
