@@ -17,6 +17,21 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+/// How long a shutdown waits: for requests in flight once the server stops
+/// accepting, then for the background tasks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settings {
+    pub timeout: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            timeout: Duration::from_secs(30),
+        }
+    }
+}
+
 /// Background tasks by name.
 type Tasks = Vec<(String, JoinHandle<()>)>;
 

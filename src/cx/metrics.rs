@@ -11,16 +11,11 @@ use serde_json::{json, Value};
 use super::index::{Index, LearnerScope, PeriodTotals, ScopeData};
 pub use super::period::Period;
 use super::period::{rfc3339, MICROS_PER_DAY};
-use crate::config::AnalyticsSettings;
+use super::Settings;
 
 pub const COMPETENCY_VERBS: [&str; 2] = [
     "http://adlnet.gov/expapi/verbs/passed",
     "https://w3id.org/xapi/tla/verbs/mastered",
-];
-pub const DEFAULT_COMPLETION_VERBS: [&str; 3] = [
-    "http://adlnet.gov/expapi/verbs/completed",
-    "http://adlnet.gov/expapi/verbs/passed",
-    "https://w3id.org/xapi/adl/verbs/satisfied",
 ];
 pub const DEFAULT_RETENTION_DAYS: [u32; 5] = [1, 7, 30, 60, 90];
 /// The most periods one answer lists.
@@ -119,7 +114,7 @@ struct Resolved {
 }
 
 impl Resolved {
-    fn new(index: &Index, settings: &AnalyticsSettings) -> Resolved {
+    fn new(index: &Index, settings: &Settings) -> Resolved {
         let verbs = |list: &mut dyn Iterator<Item = &str>| -> HashSet<u32> {
             list.filter_map(|v| index.verbs.get(v)).collect()
         };
@@ -191,7 +186,7 @@ pub struct Completion {
 
 pub fn completion(
     index: &Index,
-    settings: &AnalyticsSettings,
+    settings: &Settings,
     activity: &str,
     as_of: i64,
     cohort: Option<Period>,
@@ -329,7 +324,7 @@ pub struct TimeToCompetency {
 
 /// The threshold for an activity: the request's, else the configured one
 /// for that activity, else the configured default.
-pub fn threshold_for(settings: &AnalyticsSettings, activity: &str, requested: Option<f64>) -> f64 {
+pub fn threshold_for(settings: &Settings, activity: &str, requested: Option<f64>) -> f64 {
     requested
         .or_else(|| settings.competency_thresholds.get(activity).copied())
         .unwrap_or(settings.competency_threshold)
@@ -337,7 +332,7 @@ pub fn threshold_for(settings: &AnalyticsSettings, activity: &str, requested: Op
 
 pub fn time_to_competency(
     index: &Index,
-    settings: &AnalyticsSettings,
+    settings: &Settings,
     activity: &str,
     as_of: i64,
     threshold: f64,
@@ -674,7 +669,7 @@ impl SurveyAcc {
 
 pub fn surveys(
     index: &Index,
-    settings: &AnalyticsSettings,
+    settings: &Settings,
     activity: Option<&str>,
     as_of: i64,
     period: Option<Period>,
@@ -780,7 +775,7 @@ pub fn actor_of(key: &str) -> Value {
 /// The at-risk learners, sorted by last activity, then enrolment, then IFI.
 fn at_risk(
     index: &Index,
-    settings: &AnalyticsSettings,
+    settings: &Settings,
     activity: Option<&str>,
     as_of: i64,
     inactive_days: u32,
@@ -813,7 +808,7 @@ fn at_risk(
 
 pub fn learners_at_risk(
     index: &Index,
-    settings: &AnalyticsSettings,
+    settings: &Settings,
     activity: Option<&str>,
     as_of: i64,
 ) -> usize {
@@ -823,7 +818,7 @@ pub fn learners_at_risk(
 #[allow(clippy::too_many_arguments)]
 pub fn churn_risk(
     index: &Index,
-    settings: &AnalyticsSettings,
+    settings: &Settings,
     activity: Option<&str>,
     as_of: i64,
     inactive_days: u32,

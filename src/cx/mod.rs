@@ -20,18 +20,19 @@ mod metrics_tests;
 pub mod period;
 #[cfg(test)]
 mod reference_tests;
+pub mod settings;
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use crate::config::AnalyticsSettings;
 use index::Index;
+pub use settings::Settings;
 
 /// The aggregated state a process holds, shared by the aggregator (writer),
 /// the analytics API and the exporter (readers).
 #[derive(Debug)]
 pub struct Cx {
-    pub settings: AnalyticsSettings,
+    pub settings: Settings,
     index: RwLock<Index>,
     /// The log position reflected in `index`.
     checkpoint: AtomicI64,
@@ -43,7 +44,7 @@ pub struct Cx {
 }
 
 impl Cx {
-    pub fn new(settings: AnalyticsSettings) -> Cx {
+    pub fn new(settings: Settings) -> Cx {
         Cx {
             settings,
             index: RwLock::new(Index::default()),
