@@ -22,6 +22,8 @@ pub mod config;
 pub mod cx;
 pub mod health;
 pub mod http;
+#[cfg(test)]
+mod layering;
 pub mod metrics;
 pub mod shutdown;
 pub mod simulate;
