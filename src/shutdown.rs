@@ -60,10 +60,6 @@ impl Shutdown {
         self.signal.send_replace(true);
     }
 
-    pub fn is_triggered(&self) -> bool {
-        *self.signal.borrow()
-    }
-
     /// Completes once the shutdown has started (at once if it already has).
     pub fn signalled(&self) -> impl Future<Output = ()> + Send + 'static {
         let mut rx = self.signal.subscribe();
@@ -146,7 +142,11 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(30)).await;
             done.store(true, Ordering::Release);
         });
-        assert!(!shutdown.is_triggered());
+        let mut early = std::pin::pin!(shutdown.signalled());
+        assert!(
+            futures_util::FutureExt::now_or_never(early.as_mut()).is_none(),
+            "no signal before the trigger"
+        );
         shutdown.trigger();
         shutdown.wait_for_tasks(Duration::from_secs(5)).await;
         assert!(finished.load(Ordering::Acquire));

@@ -71,7 +71,7 @@ impl Application {
             ),
         );
         let cx = Arc::new(Cx::new(settings.analytics.clone()));
-        CxCollector::register(cx.clone(), metrics.registry())?;
+        metrics.register(Box::new(CxCollector::new(cx.clone())))?;
         health.report("aggregator:cx", false, "loading the aggregate state");
         let listener = TcpListener::bind(&settings.http.listen)
             .with_context(|| format!("binding {}", settings.http.listen))?;

@@ -167,14 +167,12 @@ impl Aggregator {
         }
     }
 
-    /// Reads `page` statements per step (tests use small pages).
+    /// Reads `page` statements per step: tests use small pages to cross
+    /// page boundaries.
+    #[cfg(test)]
     pub fn with_page(mut self, page: usize) -> Aggregator {
         self.page = page.max(1);
         self
-    }
-
-    pub fn cx(&self) -> &Arc<Cx> {
-        &self.cx
     }
 
     /// Folds the next page of the log; answers how many statements it read.

@@ -154,12 +154,8 @@ pub struct Activity {
     pub mau: usize,
 }
 
-/// Learners whose last event time lies in `(as_of - days, as_of]`.
-pub fn active_learners(data: Option<&ScopeData>, as_of: i64, days: i64) -> usize {
-    active_in_windows(data, as_of, [days])[0]
-}
-
-/// `active_learners` for several windows in one pass.
+/// For each window of `days`, the learners whose last event time lies in
+/// `(as_of - days, as_of]`, in one pass.
 pub fn active_in_windows<const N: usize>(
     data: Option<&ScopeData>,
     as_of: i64,

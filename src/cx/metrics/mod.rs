@@ -24,8 +24,7 @@ pub use churn_risk::{actor_of, churn_risk, learners_at_risk, AtRisk, ChurnRisk};
 pub use completion::{completion, Completion, CompletionCounts};
 pub use durations::Durations;
 pub use engagement::{
-    active_in_windows, active_learners, activity, engagement, Activity, ActivityPeriod, Engagement,
-    EngagementPeriod,
+    active_in_windows, activity, engagement, Activity, ActivityPeriod, Engagement, EngagementPeriod,
 };
 pub use resolved::COMPETENCY_VERBS;
 pub use retention::{retention, Retention, RetentionCohort, RetentionPoint};
