@@ -1,11 +1,15 @@
-//! Learner-experience (CX) metrics: the definitions of
-//! `/work/shared/cx-metrics.md` (copied in README, Analytics) computed from
-//! aggregated state.
+//! Learner-experience (CX) metrics: the definitions of `docs/cx-metrics.md`
+//! (the product definition; README, Analytics, says where Trellis chooses)
+//! computed from aggregated state.
 //!
-//! - `facts`: what one stored statement contributes (`Fact`), persisted.
+//! - `settings`: how the metrics read statements (`Settings`), with their
+//!   defaults and checks.
+//! - `facts`: what one stored statement contributes (`Fact`), persisted as
+//!   versioned records.
 //! - `index`: the in-memory state built from facts, per scope and learner.
 //! - `period`: UTC days, ISO weeks, months; RFC 3339 times.
-//! - `metrics`: one pure function per metric over the index.
+//! - `metrics`: one pure function per metric over the index, one file per
+//!   metric family.
 //! - `aggregator`: folds the store's log into the index and persists facts
 //!   with the checkpoint, atomically.
 //! - `exporter`: the Prometheus collector of the CX gauges.

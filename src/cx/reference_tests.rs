@@ -1,5 +1,5 @@
 //! The incremental engine against a from-scratch reference: a separate,
-//! deliberately naive implementation of `cx-metrics.md` over the raw
+//! deliberately naive implementation of `docs/cx-metrics.md` over the raw
 //! stored statements, compared on seeded random statement sequences (voids,
 //! voids that arrive before their target, random arrival order, groups,
 //! every IFI kind, late timestamps, out-of-range survey answers), with
