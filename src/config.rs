@@ -97,6 +97,26 @@ struct FileAnalytics {
     export_top: Option<usize>,
 }
 
+/// The optional TOML file; every key is optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSettings {
+    listen: Option<String>,
+    data_dir: Option<PathBuf>,
+    max_body_bytes: Option<usize>,
+    max_batch: Option<usize>,
+    max_page: Option<usize>,
+    public_url: Option<String>,
+    log_format: Option<String>,
+    mongodb_uri: Option<String>,
+    mongodb_database: Option<String>,
+    mongodb_write_concern: Option<String>,
+    mongodb_journal: Option<bool>,
+    shutdown_timeout: Option<u64>,
+    #[serde(default)]
+    analytics: FileAnalytics,
+}
+
 fn comma_list(s: &str) -> Vec<String> {
     s.split(',')
         .map(str::trim)
@@ -141,26 +161,6 @@ fn analytics_settings(file: FileAnalytics, serve: &ServeArgs) -> anyhow::Result<
     };
     settings.validate().context("analytics")?;
     Ok(settings)
-}
-
-/// The optional TOML file; every key is optional.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileSettings {
-    listen: Option<String>,
-    data_dir: Option<PathBuf>,
-    max_body_bytes: Option<usize>,
-    max_batch: Option<usize>,
-    max_page: Option<usize>,
-    public_url: Option<String>,
-    log_format: Option<String>,
-    mongodb_uri: Option<String>,
-    mongodb_database: Option<String>,
-    mongodb_write_concern: Option<String>,
-    mongodb_journal: Option<bool>,
-    shutdown_timeout: Option<u64>,
-    #[serde(default)]
-    analytics: FileAnalytics,
 }
 
 /// The HTTP server's settings: defaults, then the file, then flags.
