@@ -18,13 +18,12 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use serde_json::json;
-use trellis::config::AnalyticsSettings;
 use trellis::cx::aggregator::Aggregator;
 use trellis::cx::facts::Fact;
 use trellis::cx::index::Index;
 use trellis::cx::metrics::{self, Period, DEFAULT_RETENTION_DAYS};
 use trellis::cx::period::rfc3339;
-use trellis::cx::Cx;
+use trellis::cx::{Cx, Settings};
 use trellis::store::sqlite::SqliteStore;
 use trellis::store::{NewStatement, Store};
 use trellis::xapi::{JsonPath, Statement, XapiVersion};
@@ -119,7 +118,7 @@ fn percentiles(mut ms: Vec<f64>) -> String {
     )
 }
 
-fn time_metrics(index: &Index, settings: &AnalyticsSettings, rounds: usize) {
+fn time_metrics(index: &Index, settings: &Settings, rounds: usize) {
     let mut rng = Rng(7);
     let end = START + SPAN_DAYS * DAY;
     let c0 = course(0);
@@ -213,7 +212,7 @@ fn time_metrics(index: &Index, settings: &AnalyticsSettings, rounds: usize) {
 }
 
 fn bench_index(statements: u64, learners: u64) {
-    let settings = AnalyticsSettings::default();
+    let settings = Settings::default();
     let mut rng = Rng(42);
     let base_rss = rss_mib();
     let mut index = Index::default();
@@ -272,7 +271,7 @@ async fn bench_store(statements: u64, learners: u64, dir: &str) {
         "stored {statements} statements in {:.1} s",
         t.elapsed().as_secs_f64()
     );
-    let cx = Arc::new(Cx::new(AnalyticsSettings::default()));
+    let cx = Arc::new(Cx::new(Settings::default()));
     let mut aggregator = Aggregator::load(store.clone(), cx.clone())
         .await
         .expect("load");
@@ -285,7 +284,7 @@ async fn bench_store(statements: u64, learners: u64, dir: &str) {
         rss_mib()
     );
     let t = Instant::now();
-    let restarted = Arc::new(Cx::new(AnalyticsSettings::default()));
+    let restarted = Arc::new(Cx::new(Settings::default()));
     Aggregator::load(store, restarted.clone())
         .await
         .expect("load");

@@ -1,17 +1,23 @@
-//! Configuration in one place. `Settings` is built in layers: built-in
-//! defaults, then an optional TOML file (`--config`), then `TRELLIS_*`
-//! environment variables, then command-line flags (clap merges the last two,
-//! flags winning).
+//! Configuration layering. Each subsystem owns its settings, their
+//! defaults and their checks (`http::Settings`, `cx::Settings`,
+//! `telemetry::LogFormat`, `shutdown::Settings`, the store's); this module
+//! only reads the layers and combines them: the subsystem's defaults, then
+//! an optional TOML file (`--config`), then `TRELLIS_*` environment
+//! variables, then command-line flags (clap merges the last two, flags
+//! winning). Only the program (`cli`, `commands`, `startup`) uses it.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Args;
 use serde::Deserialize;
 
-use crate::cx::metrics::{SurveyKind, DEFAULT_COMPLETION_VERBS};
-pub use crate::store::mongo::MongoSettings;
+use crate::cx::metrics::SurveyKind;
+use crate::store::mongo::MongoSettings;
+use crate::telemetry::LogFormat;
+use crate::{cx, http, shutdown};
 
 /// Settings shared by every subcommand that opens the store.
 #[derive(Debug, Clone, Args, Default)]
@@ -91,97 +97,6 @@ struct FileAnalytics {
     export_top: Option<usize>,
 }
 
-/// How the CX metrics read statements (see README, Analytics).
-#[derive(Debug, Clone, PartialEq)]
-pub struct AnalyticsSettings {
-    pub completion_verbs: Vec<String>,
-    /// Default `result.score.scaled` threshold of competency.
-    pub competency_threshold: f64,
-    /// Per-Activity thresholds.
-    pub competency_thresholds: BTreeMap<String, f64>,
-    /// Further activity types counted as a survey (beyond the
-    /// `urn:trellis:cx:activity-type:*` ones).
-    pub survey_types: BTreeMap<String, SurveyKind>,
-    /// Activities always exported to Prometheus.
-    pub exported_activities: Vec<String>,
-    /// Plus this many Activities with the most enrolled learners.
-    pub export_top: usize,
-}
-
-impl Default for AnalyticsSettings {
-    fn default() -> AnalyticsSettings {
-        AnalyticsSettings {
-            completion_verbs: DEFAULT_COMPLETION_VERBS.map(str::to_owned).to_vec(),
-            competency_threshold: 0.8,
-            competency_thresholds: BTreeMap::new(),
-            survey_types: BTreeMap::new(),
-            exported_activities: Vec::new(),
-            export_top: 10,
-        }
-    }
-}
-
-fn comma_list(s: &str) -> Vec<String> {
-    s.split(',')
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
-
-fn valid_threshold(t: f64, what: &str) -> anyhow::Result<f64> {
-    anyhow::ensure!(
-        t.is_finite() && (-1.0..=1.0).contains(&t),
-        "{what} must be a number from -1 to 1, not {t}"
-    );
-    Ok(t)
-}
-
-impl AnalyticsSettings {
-    fn load(file: FileAnalytics, serve: &ServeArgs) -> anyhow::Result<AnalyticsSettings> {
-        let d = AnalyticsSettings::default();
-        let mut survey_types = BTreeMap::new();
-        for (activity_type, kind) in file.survey_types.unwrap_or_default() {
-            let kind = SurveyKind::parse(&kind).with_context(|| {
-                format!("analytics.survey_types: {kind:?} must be nps, csat or ces")
-            })?;
-            survey_types.insert(activity_type, kind);
-        }
-        let mut competency_thresholds = BTreeMap::new();
-        for (activity, t) in file.competency_thresholds.unwrap_or_default() {
-            let t = valid_threshold(t, &format!("analytics.competency_thresholds.{activity:?}"))?;
-            competency_thresholds.insert(activity, t);
-        }
-        Ok(AnalyticsSettings {
-            completion_verbs: serve
-                .analytics_completion_verbs
-                .as_deref()
-                .map(comma_list)
-                .or(file.completion_verbs)
-                .unwrap_or(d.completion_verbs),
-            competency_threshold: valid_threshold(
-                serve
-                    .analytics_competency_threshold
-                    .or(file.competency_threshold)
-                    .unwrap_or(d.competency_threshold),
-                "the competency threshold",
-            )?,
-            competency_thresholds,
-            survey_types,
-            exported_activities: serve
-                .analytics_exported_activities
-                .as_deref()
-                .map(comma_list)
-                .or(file.exported_activities)
-                .unwrap_or_default(),
-            export_top: serve
-                .analytics_export_top
-                .or(file.export_top)
-                .unwrap_or(d.export_top),
-        })
-    }
-}
-
 /// The optional TOML file; every key is optional.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -202,19 +117,91 @@ struct FileSettings {
     analytics: FileAnalytics,
 }
 
+fn comma_list(s: &str) -> Vec<String> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The CX settings: defaults, then the `[analytics]` table, then flags.
+fn analytics_settings(file: FileAnalytics, serve: &ServeArgs) -> anyhow::Result<cx::Settings> {
+    let d = cx::Settings::default();
+    let mut survey_types = BTreeMap::new();
+    for (activity_type, kind) in file.survey_types.unwrap_or_default() {
+        let kind = SurveyKind::parse(&kind).with_context(|| {
+            format!("analytics.survey_types: {kind:?} must be nps, csat or ces")
+        })?;
+        survey_types.insert(activity_type, kind);
+    }
+    let settings = cx::Settings {
+        completion_verbs: serve
+            .analytics_completion_verbs
+            .as_deref()
+            .map(comma_list)
+            .or(file.completion_verbs)
+            .unwrap_or(d.completion_verbs),
+        competency_threshold: serve
+            .analytics_competency_threshold
+            .or(file.competency_threshold)
+            .unwrap_or(d.competency_threshold),
+        competency_thresholds: file.competency_thresholds.unwrap_or_default(),
+        survey_types,
+        exported_activities: serve
+            .analytics_exported_activities
+            .as_deref()
+            .map(comma_list)
+            .or(file.exported_activities)
+            .unwrap_or(d.exported_activities),
+        export_top: serve
+            .analytics_export_top
+            .or(file.export_top)
+            .unwrap_or(d.export_top),
+    };
+    settings.validate().context("analytics")?;
+    Ok(settings)
+}
+
+/// The HTTP server's settings: defaults, then the file, then flags.
+fn http_settings(file: &FileSettings, serve: &ServeArgs) -> anyhow::Result<http::Settings> {
+    let d = http::Settings::default();
+    let settings = http::Settings {
+        listen: serve
+            .listen
+            .clone()
+            .or_else(|| file.listen.clone())
+            .unwrap_or(d.listen),
+        limits: http::Limits {
+            max_body_bytes: serve
+                .max_body_bytes
+                .or(file.max_body_bytes)
+                .unwrap_or(d.limits.max_body_bytes),
+            max_batch: serve
+                .max_batch
+                .or(file.max_batch)
+                .unwrap_or(d.limits.max_batch),
+            max_page: serve
+                .max_page
+                .or(file.max_page)
+                .unwrap_or(d.limits.max_page),
+        },
+        public_url: serve.public_url.clone().or_else(|| file.public_url.clone()),
+    };
+    settings.validate()?;
+    Ok(settings)
+}
+
+/// Everything a command needs, each part owned by its subsystem.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
-    pub listen: String,
     pub data_dir: PathBuf,
-    pub max_body_bytes: usize,
-    pub max_batch: usize,
-    pub max_page: usize,
-    pub public_url: Option<String>,
-    pub json_logs: bool,
     /// `Some`: the MongoDB backend; `None`: the embedded store in `data_dir`.
     pub mongodb: Option<MongoSettings>,
-    pub shutdown_timeout_secs: u64,
-    pub analytics: AnalyticsSettings,
+    pub http: http::Settings,
+    pub log_format: LogFormat,
+    pub shutdown: shutdown::Settings,
+    pub analytics: cx::Settings,
 }
 
 impl Settings {
@@ -223,35 +210,25 @@ impl Settings {
             Some(path) => read_file(path)?,
             None => FileSettings::default(),
         };
-        let log_format = serve
-            .log_format
-            .clone()
-            .or(file.log_format)
-            .unwrap_or_else(|| "pretty".into());
-        let json_logs = match log_format.as_str() {
-            "json" => true,
-            "pretty" => false,
-            other => anyhow::bail!("log format must be pretty or json, not {other:?}"),
+        let log_format = match serve.log_format.as_deref().or(file.log_format.as_deref()) {
+            Some(format) => LogFormat::parse(format)?,
+            None => LogFormat::default(),
         };
-        let settings = Settings {
-            listen: serve
-                .listen
-                .clone()
-                .or(file.listen)
-                .unwrap_or_else(|| "127.0.0.1:8080".into()),
+        let shutdown = match serve.shutdown_timeout.or(file.shutdown_timeout) {
+            Some(secs) => shutdown::Settings {
+                timeout: Duration::from_secs(secs),
+            },
+            None => shutdown::Settings::default(),
+        };
+        Ok(Settings {
+            http: http_settings(&file, serve)?,
+            log_format,
+            shutdown,
             data_dir: store
                 .data_dir
                 .clone()
                 .or(file.data_dir)
                 .unwrap_or_else(|| "./trellis-data".into()),
-            max_body_bytes: serve
-                .max_body_bytes
-                .or(file.max_body_bytes)
-                .unwrap_or(10 * 1024 * 1024),
-            max_batch: serve.max_batch.or(file.max_batch).unwrap_or(1000),
-            max_page: serve.max_page.or(file.max_page).unwrap_or(1000),
-            public_url: serve.public_url.clone().or(file.public_url),
-            json_logs,
             mongodb: store.mongodb_uri.clone().or(file.mongodb_uri).map(|uri| {
                 let mut m = MongoSettings::new(uri);
                 m.database = store.mongodb_database.clone().or(file.mongodb_database);
@@ -267,19 +244,8 @@ impl Settings {
                 }
                 m
             }),
-            shutdown_timeout_secs: serve
-                .shutdown_timeout
-                .or(file.shutdown_timeout)
-                .unwrap_or(30),
-            analytics: AnalyticsSettings::load(file.analytics, serve)?,
-        };
-        anyhow::ensure!(settings.max_batch > 0, "max_batch must be at least 1");
-        anyhow::ensure!(settings.max_page > 0, "max_page must be at least 1");
-        anyhow::ensure!(
-            settings.max_body_bytes >= 1024,
-            "max_body_bytes must be at least 1024"
-        );
-        Ok(settings)
+            analytics: analytics_settings(file.analytics, serve)?,
+        })
     }
 }
 
@@ -296,10 +262,13 @@ mod tests {
     #[test]
     fn defaults_apply_without_any_setting() {
         let s = Settings::load(&StoreArgs::default(), &ServeArgs::default()).unwrap();
-        assert_eq!(s.listen, "127.0.0.1:8080");
+        assert_eq!(s.http.listen, "127.0.0.1:8080");
         assert_eq!(s.data_dir, PathBuf::from("./trellis-data"));
-        assert_eq!(s.max_batch, 1000);
-        assert_eq!(s.shutdown_timeout_secs, 30);
+        assert_eq!(s.http.limits.max_batch, 1000);
+        assert_eq!(s.http.public_url, None);
+        assert_eq!(s.log_format, LogFormat::Pretty);
+        assert_eq!(s.shutdown.timeout, Duration::from_secs(30));
+        assert_eq!(s.analytics, cx::Settings::default());
     }
 
     #[test]
@@ -312,14 +281,14 @@ mod tests {
             ..StoreArgs::default()
         };
         let from_file = Settings::load(&store, &ServeArgs::default()).unwrap();
-        assert_eq!(from_file.shutdown_timeout_secs, 5);
+        assert_eq!(from_file.shutdown.timeout, Duration::from_secs(5));
         let flag = ServeArgs {
             shutdown_timeout: Some(12),
             ..ServeArgs::default()
         };
         assert_eq!(
-            Settings::load(&store, &flag).unwrap().shutdown_timeout_secs,
-            12
+            Settings::load(&store, &flag).unwrap().shutdown.timeout,
+            Duration::from_secs(12)
         );
     }
 
@@ -341,8 +310,8 @@ mod tests {
             ..ServeArgs::default()
         };
         let s = Settings::load(&store, &serve).unwrap();
-        assert_eq!(s.listen, "127.0.0.1:7000");
-        assert_eq!(s.max_batch, 50);
+        assert_eq!(s.http.listen, "127.0.0.1:7000");
+        assert_eq!(s.http.limits.max_batch, 50);
         assert_eq!(s.data_dir, PathBuf::from("/srv/x"));
     }
 
@@ -398,7 +367,47 @@ mod tests {
         std::fs::write(&path, "[analytics.survey_types]\n\"http://t\" = \"xyz\"\n").unwrap();
         assert!(Settings::load(&store, &ServeArgs::default()).is_err());
         let defaults = Settings::load(&StoreArgs::default(), &ServeArgs::default()).unwrap();
-        assert_eq!(defaults.analytics, AnalyticsSettings::default());
+        assert_eq!(defaults.analytics, cx::Settings::default());
+    }
+
+    #[test]
+    fn each_subsystem_checks_its_own_settings() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("trellis.toml");
+        let store = StoreArgs {
+            config: Some(path.clone()),
+            ..StoreArgs::default()
+        };
+        for (file, complaint) in [
+            ("max_batch = 0\n", "max_batch"),
+            ("max_body_bytes = 100\n", "max_body_bytes"),
+            ("log_format = \"text\"\n", "log format"),
+            (
+                "[analytics]\ncompetency_threshold = 1.5\n",
+                "competency_threshold",
+            ),
+            (
+                "[analytics.competency_thresholds]\n\"http://c\" = -2\n",
+                "http://c",
+            ),
+        ] {
+            std::fs::write(&path, file).unwrap();
+            let error = format!(
+                "{:#}",
+                Settings::load(&store, &ServeArgs::default()).unwrap_err()
+            );
+            assert!(error.contains(complaint), "{file:?}: {error}");
+        }
+        std::fs::write(&path, "log_format = \"text\"\n").unwrap();
+        let json = ServeArgs {
+            log_format: Some("json".into()),
+            ..ServeArgs::default()
+        };
+        assert_eq!(
+            Settings::load(&store, &json).unwrap().log_format,
+            LogFormat::Json,
+            "the flag wins over the file"
+        );
     }
 
     #[test]

@@ -1,20 +1,20 @@
-//! Readiness: a small shared registry that components report into, and the
-//! store watcher that keeps the store's entry current.
+//! Readiness: a small shared registry that components report into, and a
+//! watcher that keeps a component's entry current by pinging it.
 //!
 //! The server is ready when every registered component is. Components are
 //! named (`store`, `migrations`, `shutdown`, `aggregator:<name>`, ...); a
 //! component that registers as not ready keeps the server not ready until it
 //! reports otherwise. `/readyz` answers from the latest reports, so a probe
-//! costs no I/O; the store watcher pings the store in the background.
+//! costs no I/O; watchers (the store's, started by `startup`) ping in the
+//! background. This module knows no component: it sits below all of them.
 
 use std::collections::BTreeMap;
+use std::fmt::Display;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::Serialize;
-
-use crate::store::Store;
 
 /// One component's last report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -84,31 +84,42 @@ impl Health {
     }
 }
 
-/// Pings the store once, within `timeout`, and reports the outcome as the
-/// `store` component.
-pub async fn probe_store(store: &dyn Store, health: &Health, timeout: Duration) {
-    match tokio::time::timeout(timeout, store.ping()).await {
-        Ok(Ok(())) => health.report("store", true, "reachable"),
-        Ok(Err(e)) => health.report("store", false, format!("ping failed: {e}")),
+/// Awaits one `ping` of a component, within `timeout`, and reports the
+/// outcome under `component`.
+pub async fn probe<E: Display>(
+    health: &Health,
+    component: &str,
+    ping: impl Future<Output = Result<(), E>>,
+    timeout: Duration,
+) {
+    match tokio::time::timeout(timeout, ping).await {
+        Ok(Ok(())) => health.report(component, true, "reachable"),
+        Ok(Err(e)) => health.report(component, false, format!("ping failed: {e}")),
         Err(_) => health.report(
-            "store",
+            component,
             false,
             format!("no answer to ping within {} ms", timeout.as_millis()),
         ),
     }
 }
 
-/// Probes the store every `interval` until `stop` completes.
-pub async fn watch_store(
-    store: Arc<dyn Store>,
+/// Probes `component` with a fresh `ping()` every `interval` until `stop`
+/// completes.
+pub async fn watch<P, F, E>(
     health: Health,
+    component: &str,
+    ping: P,
     interval: Duration,
     stop: impl Future<Output = ()>,
-) {
+) where
+    P: Fn() -> F,
+    F: Future<Output = Result<(), E>>,
+    E: Display,
+{
     let timeout = interval.min(Duration::from_secs(2));
     let watch = async {
         loop {
-            probe_store(store.as_ref(), &health, timeout).await;
+            probe(&health, component, ping(), timeout).await;
             tokio::time::sleep(interval).await;
         }
     };
@@ -121,8 +132,6 @@ pub async fn watch_store(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::faulty::FaultyStore;
-    use crate::store::sqlite::SqliteStore;
 
     #[test]
     fn ready_only_when_every_component_is() {
@@ -147,32 +156,57 @@ mod tests {
         panic!("readiness never became {ready}: {:?}", health.readiness());
     }
 
+    /// A component whose ping fails, hangs or answers on demand.
+    #[derive(Clone, Default)]
+    struct Component {
+        failing: Arc<std::sync::atomic::AtomicBool>,
+        hanging: Arc<std::sync::atomic::AtomicBool>,
+    }
+
+    impl Component {
+        async fn ping(self) -> Result<(), String> {
+            use std::sync::atomic::Ordering::Relaxed;
+            if self.hanging.load(Relaxed) {
+                std::future::pending::<()>().await;
+            }
+            match self.failing.load(Relaxed) {
+                true => Err("refused".into()),
+                false => Ok(()),
+            }
+        }
+    }
+
     #[tokio::test]
-    async fn readiness_flips_when_the_store_goes_away_and_comes_back() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(FaultyStore::new(SqliteStore::open(dir.path()).unwrap()));
+    async fn readiness_flips_when_a_watched_component_goes_away_and_comes_back() {
+        use std::sync::atomic::Ordering::Relaxed;
+        let component = Component::default();
         let health = Health::new();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let watcher = tokio::spawn(watch_store(
-            store.clone(),
+        let pinged = component.clone();
+        let watcher = tokio::spawn(watch(
             health.clone(),
+            "store",
+            move || pinged.clone().ping(),
             Duration::from_millis(20),
             async {
                 let _ = stop_rx.await;
             },
         ));
         wait_for(&health, true).await;
-        store.fail(true);
+        component.failing.store(true, Relaxed);
         wait_for(&health, false).await;
         assert_eq!(health.readiness().not_ready, vec!["store".to_owned()]);
-        store.fail(false);
+        assert!(health.readiness().checks["store"]
+            .detail
+            .contains("refused"));
+        component.failing.store(false, Relaxed);
         wait_for(&health, true).await;
-        store.hang(true);
+        component.hanging.store(true, Relaxed);
         wait_for(&health, false).await;
         assert!(health.readiness().checks["store"]
             .detail
             .contains("no answer"));
-        store.hang(false);
+        component.hanging.store(false, Relaxed);
         wait_for(&health, true).await;
         let _ = stop_tx.send(());
         watcher.await.unwrap();

@@ -6,20 +6,16 @@
 //! sets (route templates, HTTP methods, rejection reasons, store operations,
 //! aggregator names), never from request data.
 //!
-//! Components written elsewhere report through this API:
-//! - an aggregator calls `Metrics::aggregator(name)` once and updates the
-//!   returned `AggregatorMetrics` after each step (the aggregator gauges are
-//!   registered on that first call, so a component that exports
-//!   `trellis_aggregator_*` from its own collector instead does not clash);
-//! - a component with its own gauges registers a `prometheus::core::Collector`
-//!   with `Metrics::register` (or into `Metrics::registry`).
+//! A component with gauges computed from its own state (the CX exporter,
+//! with the aggregator's lag and checkpoint) registers a
+//! `prometheus::core::Collector` with `Metrics::register`.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use prometheus::core::Collector;
 use prometheus::{
-    Encoder, Gauge, GaugeVec, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
-    IntGaugeVec, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 
 /// Reasons a statement write is refused (`trellis_statements_rejected_total`).
@@ -86,26 +82,6 @@ pub struct Metrics {
     pub store_errors: IntCounterVec,
     /// `trellis_ready`
     pub ready: IntGauge,
-    /// `trellis_aggregator_lag_seconds{aggregator}` and
-    /// `trellis_aggregator_checkpoint{aggregator}`, registered on first use.
-    aggregators: OnceLock<Result<(GaugeVec, IntGaugeVec), prometheus::Error>>,
-}
-
-/// The two gauges of one aggregator (see `Metrics::aggregator`).
-#[derive(Clone)]
-pub struct AggregatorMetrics {
-    lag_seconds: Gauge,
-    checkpoint: IntGauge,
-}
-
-impl AggregatorMetrics {
-    /// After a step: the log position the aggregator's state reflects, and
-    /// how far behind it is (now minus the stored time of the oldest
-    /// statement not yet reflected; 0 when caught up).
-    pub fn record(&self, checkpoint: i64, lag_seconds: f64) {
-        self.checkpoint.set(checkpoint);
-        self.lag_seconds.set(lag_seconds.max(0.0));
-    }
 }
 
 impl Metrics {
@@ -187,48 +163,7 @@ impl Metrics {
             store_duration,
             store_errors,
             ready,
-            aggregators: OnceLock::new(),
         }))
-    }
-
-    /// The gauges an aggregator named `name` updates; they appear in
-    /// `/metrics` from this call on. Fails if another collector already
-    /// exports the `trellis_aggregator_*` names.
-    pub fn aggregator(&self, name: &str) -> Result<AggregatorMetrics, prometheus::Error> {
-        let registered = self.aggregators.get_or_init(|| {
-            let lag = GaugeVec::new(
-                Opts::new(
-                    "trellis_aggregator_lag_seconds",
-                    "Now minus the stored time of the oldest statement an aggregator has not reflected yet (0 when caught up).",
-                ),
-                &["aggregator"],
-            )?;
-            let checkpoint = IntGaugeVec::new(
-                Opts::new(
-                    "trellis_aggregator_checkpoint",
-                    "The statement log position (seq) an aggregator's state reflects.",
-                ),
-                &["aggregator"],
-            )?;
-            self.registry.register(Box::new(lag.clone()))?;
-            self.registry.register(Box::new(checkpoint.clone()))?;
-            Ok((lag, checkpoint))
-        });
-        let (lag, checkpoint) = registered
-            .as_ref()
-            .map_err(|e| prometheus::Error::Msg(format!("aggregator gauges: {e}")))?;
-        let metrics = AggregatorMetrics {
-            lag_seconds: lag.with_label_values(&[name]),
-            checkpoint: checkpoint.with_label_values(&[name]),
-        };
-        metrics.lag_seconds.set(0.0);
-        Ok(metrics)
-    }
-
-    /// The registry itself, for components that register into a
-    /// `&Registry`.
-    pub fn registry(&self) -> &Registry {
-        &self.registry
     }
 
     /// Adds a component's own collector (for example the CX gauges).
@@ -284,33 +219,6 @@ mod tests {
         let b = Metrics::new().unwrap();
         a.statements_stored.inc_by(3);
         assert_eq!(b.statements_stored.get(), 0);
-    }
-
-    #[test]
-    fn an_aggregator_appears_when_it_asks_for_its_gauges() {
-        let metrics = Metrics::new().unwrap();
-        assert!(!metrics
-            .encode()
-            .unwrap()
-            .contains("trellis_aggregator_lag_seconds{"));
-        metrics.aggregator("cx").unwrap().record(42, 1.5);
-        metrics.aggregator("other").unwrap().record(7, 0.0);
-        let text = metrics.encode().unwrap();
-        assert!(text.contains("trellis_aggregator_lag_seconds{aggregator=\"cx\"} 1.5"));
-        assert!(text.contains("trellis_aggregator_checkpoint{aggregator=\"cx\"} 42"));
-    }
-
-    #[test]
-    fn aggregator_gauges_from_another_collector_are_not_registered_twice() {
-        let metrics = Metrics::new().unwrap();
-        let theirs = GaugeVec::new(
-            Opts::new("trellis_aggregator_lag_seconds", "exported elsewhere"),
-            &["aggregator"],
-        )
-        .unwrap();
-        metrics.register(Box::new(theirs)).unwrap();
-        assert!(metrics.aggregator("cx").is_err());
-        assert!(metrics.encode().is_ok());
     }
 
     #[test]

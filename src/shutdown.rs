@@ -17,6 +17,21 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+/// How long a shutdown waits: for requests in flight once the server stops
+/// accepting, then for the background tasks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settings {
+    pub timeout: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            timeout: Duration::from_secs(30),
+        }
+    }
+}
+
 /// Background tasks by name.
 type Tasks = Vec<(String, JoinHandle<()>)>;
 
@@ -43,10 +58,6 @@ impl Shutdown {
     /// Starts the shutdown (idempotent).
     pub fn trigger(&self) {
         self.signal.send_replace(true);
-    }
-
-    pub fn is_triggered(&self) -> bool {
-        *self.signal.borrow()
     }
 
     /// Completes once the shutdown has started (at once if it already has).
@@ -131,7 +142,11 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(30)).await;
             done.store(true, Ordering::Release);
         });
-        assert!(!shutdown.is_triggered());
+        let mut early = std::pin::pin!(shutdown.signalled());
+        assert!(
+            futures_util::FutureExt::now_or_never(early.as_mut()).is_none(),
+            "no signal before the trigger"
+        );
         shutdown.trigger();
         shutdown.wait_for_tasks(Duration::from_secs(5)).await;
         assert!(finished.load(Ordering::Acquire));

@@ -19,7 +19,7 @@ use crate::cx::aggregator::Aggregator;
 use crate::cx::exporter::CxCollector;
 use crate::cx::Cx;
 use crate::health::{self, Health};
-use crate::http::{self, AppState, Limits};
+use crate::http::{self, AppState};
 use crate::metrics::Metrics;
 use crate::shutdown::{self, Shutdown};
 use crate::store::OpenedStore;
@@ -55,46 +55,38 @@ impl Application {
             health.report("migrations", false, "connecting to MongoDB");
             tokio::spawn(bootstrap(opened, health.clone()));
         }
-        health::probe_store(store.as_ref(), &health, STORE_PROBE_INTERVAL).await;
+        health::probe(&health, "store", store.ping(), STORE_PROBE_INTERVAL).await;
+        let pinged = store.clone();
         shutdown.spawn(
             "store-probe",
-            health::watch_store(
-                store.clone(),
+            health::watch(
                 health.clone(),
+                "store",
+                move || {
+                    let store = pinged.clone();
+                    async move { store.ping().await }
+                },
                 STORE_PROBE_INTERVAL,
                 shutdown.signalled(),
             ),
         );
         let cx = Arc::new(Cx::new(settings.analytics.clone()));
-        CxCollector::register(cx.clone(), metrics.registry())?;
+        metrics.register(Box::new(CxCollector::new(cx.clone())))?;
         health.report("aggregator:cx", false, "loading the aggregate state");
-        let listener = TcpListener::bind(&settings.listen)
-            .with_context(|| format!("binding {}", settings.listen))?;
-        let port = listener.local_addr()?.port();
-        let public_url = settings.public_url.clone().unwrap_or_else(|| {
-            format!(
-                "http://{}",
-                listener
-                    .local_addr()
-                    .map(|a| a.to_string())
-                    .unwrap_or_default()
-            )
-        });
+        let listener = TcpListener::bind(&settings.http.listen)
+            .with_context(|| format!("binding {}", settings.http.listen))?;
+        let address = listener.local_addr()?;
         let state = web::Data::new(AppState {
             authenticator: Authenticator::new(store.clone()),
             store: store.clone(),
-            limits: Limits {
-                max_body_bytes: settings.max_body_bytes,
-                max_batch: settings.max_batch,
-                max_page: settings.max_page,
-            },
-            public_url,
+            limits: settings.http.limits.clone(),
+            public_url: settings.http.public_url_or(address),
             declared_versions: Default::default(),
             metrics: metrics.clone(),
             health: health.clone(),
             cx: cx.clone(),
         });
-        let grace = Duration::from_secs(settings.shutdown_timeout_secs);
+        let grace = settings.shutdown.timeout;
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
@@ -104,7 +96,7 @@ impl Application {
         })
         // Signals are ours: `run_until_stopped` orders the shutdown.
         .disable_signals()
-        .shutdown_timeout(settings.shutdown_timeout_secs)
+        .shutdown_timeout(grace.as_secs())
         .listen(listener)?
         .run();
         health.report("server", true, "accepting requests");
@@ -115,7 +107,7 @@ impl Application {
             run_aggregator(store.clone(), cx, health.clone(), shutdown.signalled()),
         );
         Ok(Application {
-            port,
+            port: address.port(),
             server,
             store,
             metrics,

@@ -28,10 +28,7 @@ pub async fn run(store_args: &StoreArgs, args: &ImportArgs) -> anyhow::Result<()
         )
     })?;
     anyhow::ensure!(args.batch_size > 0, "--batch-size must be at least 1");
-    let home_page = settings
-        .public_url
-        .clone()
-        .unwrap_or_else(|| format!("http://{}", settings.listen));
+    let home_page = settings.http.public_url_or(&settings.http.listen);
     let options = ImportOptions {
         version,
         fallback: (args.fallback_1_0_3 && version == XapiVersion::V2_0)

@@ -9,7 +9,8 @@
 //! it is behind its own position, persists the missing range again from the
 //! log (facts are a deterministic function of the log, so any writer
 //! produces the same records). A restart loads the records and continues
-//! from the stored checkpoint.
+//! from the stored checkpoint; records of another format (an upgrade) are
+//! dropped, and the state is rebuilt from the whole log.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -19,7 +20,7 @@ use std::time::Duration;
 
 use uuid::Uuid;
 
-use super::facts::{extract, Fact, LogEntry};
+use super::facts::{extract, Fact, LogEntry, RecordError};
 use super::index::Index;
 use super::Cx;
 use crate::store::{AggregateCommit, Store, StoreError, StoredStatement};
@@ -45,8 +46,7 @@ fn record_changes(entries: &[(i64, LogEntry)]) -> BTreeMap<String, Option<Vec<u8
     for (_, entry) in entries {
         match entry {
             LogEntry::Counted(id, fact) => {
-                let bytes = serde_json::to_vec(fact.as_ref()).unwrap_or_default();
-                changes.insert(id.to_string(), Some(bytes));
+                changes.insert(id.to_string(), Some(fact.to_record()));
             }
             LogEntry::Voids(target) => {
                 changes.insert(target.to_string(), None);
@@ -91,39 +91,70 @@ pub fn apply(index: &mut Index, entries: &[(i64, LogEntry)]) {
     }
 }
 
+/// What the persisted records hold.
+enum Records {
+    /// The index they make up.
+    Read(Box<Index>),
+    /// The format of the first record of another format.
+    OtherFormat(u8),
+}
+
+async fn read_records(store: &dyn Store) -> Result<Records, StoreError> {
+    let mut index = Index::default();
+    let mut after = None;
+    loop {
+        let records = store
+            .aggregate_records(CONSUMER, after.clone(), LOAD_PAGE)
+            .await?;
+        let Some((last, _)) = records.last() else {
+            return Ok(Records::Read(Box::new(index)));
+        };
+        after = Some(last.clone());
+        for (key, value) in &records {
+            let id = Uuid::parse_str(key).map_err(|e| StoreError::Backend {
+                backend: "cx",
+                source: anyhow::anyhow!("aggregate record key {key:?}: {e}"),
+            })?;
+            let fact = match Fact::from_record(value) {
+                Ok(fact) => fact,
+                Err(RecordError::OtherFormat { found }) => return Ok(Records::OtherFormat(found)),
+                Err(e) => {
+                    return Err(StoreError::Backend {
+                        backend: "cx",
+                        source: anyhow::anyhow!("aggregate record {key}: {e}"),
+                    })
+                }
+            };
+            index.insert(id, &fact);
+        }
+    }
+}
+
 impl Aggregator {
     /// Loads the persisted state into `cx` and returns the aggregator that
-    /// continues from the stored checkpoint.
+    /// continues from the stored checkpoint. Records of another format
+    /// are deleted with the checkpoint, so the aggregator starts over from
+    /// the beginning of the log.
     pub async fn load(store: Arc<dyn Store>, cx: Arc<Cx>) -> Result<Aggregator, StoreError> {
         loop {
             let before = store.checkpoint(CONSUMER).await?;
-            let mut index = Index::default();
-            let mut after = None;
-            loop {
-                let records = store
-                    .aggregate_records(CONSUMER, after.clone(), LOAD_PAGE)
-                    .await?;
-                let Some((last, _)) = records.last() else {
-                    break;
-                };
-                after = Some(last.clone());
-                for (key, value) in &records {
-                    let id = Uuid::parse_str(key).map_err(|e| StoreError::Backend {
-                        backend: "cx",
-                        source: anyhow::anyhow!("aggregate record key {key:?}: {e}"),
-                    })?;
-                    let fact: Fact =
-                        serde_json::from_slice(value).map_err(|e| StoreError::Backend {
-                            backend: "cx",
-                            source: anyhow::anyhow!("aggregate record {key}: {e}"),
-                        })?;
-                    index.insert(id, &fact);
+            let index = match read_records(store.as_ref()).await? {
+                Records::Read(index) => index,
+                Records::OtherFormat(found) => {
+                    tracing::warn!(
+                        found,
+                        expected = super::facts::RECORD_FORMAT,
+                        "the persisted CX records are of another format; \
+                         rebuilding them from the statement log"
+                    );
+                    store.reset_aggregate(CONSUMER).await?;
+                    continue;
                 }
-            }
+            };
             // Another process may have committed while we read: retry until
             // the records belong to one checkpoint.
             if store.checkpoint(CONSUMER).await? == before {
-                *cx.write() = index;
+                *cx.write() = *index;
                 cx.checkpoint.store(before, Ordering::Release);
                 cx.loaded.store(true, Ordering::Release);
                 return Ok(Aggregator {
@@ -136,14 +167,12 @@ impl Aggregator {
         }
     }
 
-    /// Reads `page` statements per step (tests use small pages).
+    /// Reads `page` statements per step: tests use small pages to cross
+    /// page boundaries.
+    #[cfg(test)]
     pub fn with_page(mut self, page: usize) -> Aggregator {
         self.page = page.max(1);
         self
-    }
-
-    pub fn cx(&self) -> &Arc<Cx> {
-        &self.cx
     }
 
     /// Folds the next page of the log; answers how many statements it read.
@@ -235,5 +264,92 @@ impl Aggregator {
                 _ = tokio::time::sleep(wait) => {}
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::cx::facts::RECORD_FORMAT;
+    use crate::cx::Settings;
+    use crate::store::sqlite::SqliteStore;
+    use crate::store::NewStatement;
+    use crate::telemetry::Captured;
+    use crate::xapi::{JsonPath, Statement, XapiVersion};
+
+    fn statement(learner: &str) -> NewStatement {
+        let value = json!({
+            "actor": {"mbox": format!("mailto:{learner}@example.com")},
+            "verb": {"id": "http://adlnet.gov/expapi/verbs/experienced"},
+            "object": {"id": "http://school.example/course"}
+        });
+        let mut statement = Statement::parse(value, XapiVersion::V2_0, &JsonPath::root()).unwrap();
+        statement.ensure_id();
+        NewStatement::new(statement, "test".into(), true)
+    }
+
+    async fn records(store: &dyn Store) -> Vec<(String, Vec<u8>)> {
+        store.aggregate_records(CONSUMER, None, 100).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn records_of_another_format_are_dropped_and_rebuilt_from_the_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path()).unwrap());
+        store
+            .insert_statements(vec![statement("ana"), statement("ben")], vec![])
+            .await
+            .unwrap();
+        let cx = Arc::new(Cx::new(Settings::default()));
+        let mut first = Aggregator::load(store.clone(), cx).await.unwrap();
+        first.catch_up_with_log().await.unwrap();
+        let written = records(store.as_ref()).await;
+        assert_eq!(written.len(), 2);
+        assert!(written.iter().all(|(_, v)| v[0] == RECORD_FORMAT));
+
+        // What a build before numbered formats left: bare JSON objects, and
+        // here also the fact of a statement the log does not hold, which a
+        // rebuild from the log cannot bring back.
+        let checkpoint = store.checkpoint(CONSUMER).await.unwrap();
+        let mut puts: Vec<(String, Vec<u8>)> = written
+            .iter()
+            .map(|(k, v)| (k.clone(), v[1..].to_vec()))
+            .collect();
+        puts.push((Uuid::new_v4().to_string(), puts[0].1.clone()));
+        let old = AggregateCommit {
+            expected_checkpoint: checkpoint,
+            checkpoint,
+            deletes: vec![],
+            puts,
+        };
+        assert!(store.commit_aggregate(CONSUMER, old).await.unwrap());
+
+        let (logs, guard) = Captured::start();
+        let cx = Arc::new(Cx::new(Settings::default()));
+        let mut upgraded = Aggregator::load(store.clone(), cx.clone()).await.unwrap();
+        assert_eq!(cx.checkpoint(), 0, "starts over from the log");
+        assert_eq!(cx.read().facts(), 0);
+        assert!(records(store.as_ref()).await.is_empty());
+        upgraded.catch_up_with_log().await.unwrap();
+        drop(guard);
+        let logged = logs.text();
+        assert!(
+            logged.contains("of another format") && logged.contains("found=1"),
+            "{logged}"
+        );
+        assert_eq!(cx.checkpoint(), checkpoint);
+        assert_eq!(cx.read().facts(), 2);
+        assert_eq!(records(store.as_ref()).await, written);
+
+        // Records of this build's format load as they are.
+        let (logs, guard) = Captured::start();
+        let cx = Arc::new(Cx::new(Settings::default()));
+        Aggregator::load(store.clone(), cx.clone()).await.unwrap();
+        drop(guard);
+        assert_eq!(cx.checkpoint(), checkpoint);
+        assert_eq!(cx.read().facts(), 2);
+        assert!(!logs.text().contains("another format"), "{}", logs.text());
     }
 }

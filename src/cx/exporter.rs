@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use prometheus::core::{Collector, Desc};
 use prometheus::proto::MetricFamily;
-use prometheus::{GaugeVec, Opts, Registry};
+use prometheus::{GaugeVec, Opts};
 
 use super::aggregator::CONSUMER;
 use super::index::Index;
@@ -64,7 +64,7 @@ fn gauge(name: &str, help: &str, labels: &[&str]) -> GaugeVec {
     GaugeVec::new(Opts::new(name, help), labels).expect("valid metric definition")
 }
 
-/// Collects the CX gauges; register it with `register`.
+/// Collects the CX gauges; register it with `Metrics::register`.
 pub struct CxCollector {
     cx: Arc<Cx>,
     gauges: Mutex<Gauges>,
@@ -146,11 +146,6 @@ impl CxCollector {
             gauges: Mutex::new(gauges),
             descs,
         }
-    }
-
-    /// Registers a collector of `cx` into `registry`.
-    pub fn register(cx: Arc<Cx>, registry: &Registry) -> prometheus::Result<()> {
-        registry.register(Box::new(CxCollector::new(cx)))
     }
 }
 

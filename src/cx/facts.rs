@@ -6,6 +6,11 @@
 //! `definition.type`); configuration (completion verbs, thresholds, survey
 //! type mapping) is applied when a metric is computed, so changing it needs
 //! no rebuild.
+//!
+//! A persisted fact (a record) is one format byte, `RECORD_FORMAT`, then
+//! the fact as JSON. The records of a format this build does not read are
+//! not converted: the aggregator drops them and rebuilds from the log (see
+//! `Aggregator::load`). Changing `Fact`'s serialised form means a new format.
 
 use chrono::DateTime;
 use serde::{Deserialize, Serialize};
@@ -54,6 +59,41 @@ pub struct Fact {
 
 fn is_false(b: &bool) -> bool {
     !*b
+}
+
+/// The format of the records this build writes and reads. Format 1 (before
+/// formats were numbered) was the bare JSON object.
+pub const RECORD_FORMAT: u8 = 2;
+
+/// A record that does not hold a fact of `RECORD_FORMAT`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RecordError {
+    #[error("record format {found}, this build reads format {RECORD_FORMAT}")]
+    OtherFormat { found: u8 },
+    #[error("unreadable record: {0}")]
+    Unreadable(String),
+}
+
+impl Fact {
+    /// The persisted form: the format byte, then JSON.
+    pub fn to_record(&self) -> Vec<u8> {
+        let mut record = vec![RECORD_FORMAT];
+        // A `Fact` (strings, numbers, booleans) always serialises.
+        let _ = serde_json::to_writer(&mut record, self);
+        record
+    }
+
+    pub fn from_record(record: &[u8]) -> Result<Fact, RecordError> {
+        match record.split_first() {
+            Some((&RECORD_FORMAT, json)) => {
+                serde_json::from_slice(json).map_err(|e| RecordError::Unreadable(e.to_string()))
+            }
+            // Format 1 was the bare JSON object.
+            Some((b'{', _)) => Err(RecordError::OtherFormat { found: 1 }),
+            Some((&found, _)) => Err(RecordError::OtherFormat { found }),
+            None => Err(RecordError::Unreadable("empty".into())),
+        }
+    }
 }
 
 /// What a log entry means to the metrics.
@@ -276,7 +316,37 @@ mod tests {
             "object": {"objectType": "Agent", "mbox": "mailto:b@x"}}),
         );
         assert_eq!(f.object, None);
-        let bytes = serde_json::to_vec(&f).unwrap();
-        assert_eq!(serde_json::from_slice::<Fact>(&bytes).unwrap(), f);
+        let record = f.to_record();
+        assert_eq!(record[0], RECORD_FORMAT);
+        assert_eq!(Fact::from_record(&record).unwrap(), f);
+    }
+
+    #[test]
+    fn a_record_of_another_format_is_named_by_its_format() {
+        let f = fact(
+            json!({"actor": {"mbox": "mailto:a@x"}, "verb": {"id": "v:x"},
+            "object": {"id": "http://a"}}),
+        );
+        let unnumbered = serde_json::to_vec(&f).unwrap();
+        assert_eq!(
+            Fact::from_record(&unnumbered),
+            Err(RecordError::OtherFormat { found: 1 })
+        );
+        let mut later = f.to_record();
+        later[0] = RECORD_FORMAT + 1;
+        assert_eq!(
+            Fact::from_record(&later),
+            Err(RecordError::OtherFormat {
+                found: RECORD_FORMAT + 1
+            })
+        );
+        assert!(matches!(
+            Fact::from_record(&[RECORD_FORMAT, b'x']),
+            Err(RecordError::Unreadable(_))
+        ));
+        assert!(matches!(
+            Fact::from_record(&[]),
+            Err(RecordError::Unreadable(_))
+        ));
     }
 }

@@ -6,7 +6,7 @@ use super::facts::Fact;
 use super::index::Index;
 use super::metrics::*;
 use super::period::{parse_rfc3339, rfc3339, MICROS_PER_DAY as DAY};
-use crate::config::AnalyticsSettings;
+use super::Settings;
 
 const C: &str = "http://school.example/course";
 const LESSON: &str = "http://school.example/course/lesson";
@@ -54,7 +54,7 @@ fn at(days: f64) -> i64 {
 
 #[test]
 fn completion_takes_completion_verbs_or_result_and_voiding_retracts_it() {
-    let s = AnalyticsSettings::default();
+    let s = Settings::default();
     let mut by_result = f(3, "b", 1.0, EXPERIENCED, C);
     by_result.completion = true;
     let mut group = f(4, "g", 0.5, COMPLETED, C);
@@ -87,7 +87,7 @@ fn completion_takes_completion_verbs_or_result_and_voiding_retracts_it() {
 
 #[test]
 fn time_to_competency_uses_nearest_rank_percentiles_and_the_threshold() {
-    let s = AnalyticsSettings::default();
+    let s = Settings::default();
     let mut facts = Vec::new();
     for (i, days) in [1.0, 2.0, 3.0, 4.0].into_iter().enumerate() {
         let l = format!("l{i}");
@@ -152,7 +152,7 @@ fn answer(seq: i64, learner: &str, days: f64, kind: &str, raw: f64) -> Fact {
 #[test]
 fn surveys_count_the_latest_valid_answer_per_learner() {
     let nps = "urn:trellis:cx:activity-type:nps";
-    let mut s = AnalyticsSettings::default();
+    let mut s = Settings::default();
     s.survey_types
         .insert("http://custom/csat".into(), SurveyKind::Csat);
     let (index, _) = index(&[
@@ -193,7 +193,7 @@ fn surveys_count_the_latest_valid_answer_per_learner() {
 
 #[test]
 fn churn_risk_bounds_are_at_least_inactive_and_less_than_churned_days() {
-    let s = AnalyticsSettings::default();
+    let s = Settings::default();
     let (index, _) = index(&[
         f(1, "seven", 0.0, EXPERIENCED, LESSON), // 7 days before as_of: at risk
         f(2, "thirty", -23.0, EXPERIENCED, LESSON), // 30 days before: churned

@@ -1,11 +1,15 @@
-//! Learner-experience (CX) metrics: the definitions of
-//! `/work/shared/cx-metrics.md` (copied in README, Analytics) computed from
-//! aggregated state.
+//! Learner-experience (CX) metrics: the definitions of `docs/cx-metrics.md`
+//! (the product definition; README, Analytics, says where Trellis chooses)
+//! computed from aggregated state.
 //!
-//! - `facts`: what one stored statement contributes (`Fact`), persisted.
+//! - `settings`: how the metrics read statements (`Settings`), with their
+//!   defaults and checks.
+//! - `facts`: what one stored statement contributes (`Fact`), persisted as
+//!   versioned records.
 //! - `index`: the in-memory state built from facts, per scope and learner.
 //! - `period`: UTC days, ISO weeks, months; RFC 3339 times.
-//! - `metrics`: one pure function per metric over the index.
+//! - `metrics`: one pure function per metric over the index, one file per
+//!   metric family.
 //! - `aggregator`: folds the store's log into the index and persists facts
 //!   with the checkpoint, atomically.
 //! - `exporter`: the Prometheus collector of the CX gauges.
@@ -20,18 +24,19 @@ mod metrics_tests;
 pub mod period;
 #[cfg(test)]
 mod reference_tests;
+pub mod settings;
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use crate::config::AnalyticsSettings;
 use index::Index;
+pub use settings::Settings;
 
 /// The aggregated state a process holds, shared by the aggregator (writer),
 /// the analytics API and the exporter (readers).
 #[derive(Debug)]
 pub struct Cx {
-    pub settings: AnalyticsSettings,
+    pub settings: Settings,
     index: RwLock<Index>,
     /// The log position reflected in `index`.
     checkpoint: AtomicI64,
@@ -43,7 +48,7 @@ pub struct Cx {
 }
 
 impl Cx {
-    pub fn new(settings: AnalyticsSettings) -> Cx {
+    pub fn new(settings: Settings) -> Cx {
         Cx {
             settings,
             index: RwLock::new(Index::default()),

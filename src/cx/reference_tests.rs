@@ -1,5 +1,5 @@
 //! The incremental engine against a from-scratch reference: a separate,
-//! deliberately naive implementation of `cx-metrics.md` over the raw
+//! deliberately naive implementation of `docs/cx-metrics.md` over the raw
 //! stored statements, compared on seeded random statement sequences (voids,
 //! voids that arrive before their target, random arrival order, groups,
 //! every IFI kind, late timestamps, out-of-range survey answers), with
@@ -15,7 +15,7 @@ use uuid::Uuid;
 use super::aggregator::Aggregator;
 use super::metrics::{self, Period};
 use super::Cx;
-use crate::config::AnalyticsSettings;
+use super::Settings;
 use crate::store::sqlite::SqliteStore;
 use crate::store::{NewStatement, Store};
 use crate::xapi::{JsonPath, Statement, XapiVersion};
@@ -282,7 +282,7 @@ fn reference(all: &[Raw], scope: Option<&str>, as_of: i64) -> Value {
             .filter(|r| {
                 on_object(r)
                     && (r.result_bool("completion")
-                        || metrics::DEFAULT_COMPLETION_VERBS.contains(&r.verb.as_str()))
+                        || super::settings::DEFAULT_COMPLETION_VERBS.contains(&r.verb.as_str()))
             })
             .map(|r| r.time)
             .min()
@@ -616,7 +616,7 @@ fn incremental_results_equal_a_recomputation_across_restarts_and_instances() {
             let log = random_log(&mut rng, 300);
             let (first, second) = log.split_at(log.len() / 2);
 
-            let cx_a = Arc::new(Cx::new(AnalyticsSettings::default()));
+            let cx_a = Arc::new(Cx::new(Settings::default()));
             let mut a = Aggregator::load(store.clone(), cx_a.clone())
                 .await
                 .unwrap()
@@ -628,7 +628,7 @@ fn incremental_results_equal_a_recomputation_across_restarts_and_instances() {
             // A second instance starts from the persisted state while the
             // first keeps running; both fold the second half.
             insert(store.as_ref(), &mut rng, second).await;
-            let cx_b = Arc::new(Cx::new(AnalyticsSettings::default()));
+            let cx_b = Arc::new(Cx::new(Settings::default()));
             let mut b = Aggregator::load(store.clone(), cx_b.clone())
                 .await
                 .unwrap()
@@ -639,7 +639,7 @@ fn incremental_results_equal_a_recomputation_across_restarts_and_instances() {
             check(&cx_b, store.as_ref(), seed, "second instance").await;
 
             // A restart loads what the two persisted.
-            let cx_c = Arc::new(Cx::new(AnalyticsSettings::default()));
+            let cx_c = Arc::new(Cx::new(Settings::default()));
             let mut c = Aggregator::load(store.clone(), cx_c.clone()).await.unwrap();
             assert_eq!(cx_c.read().facts(), cx_a.read().facts(), "seed {seed}");
             c.catch_up_with_log().await.unwrap();

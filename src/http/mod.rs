@@ -13,6 +13,7 @@ pub mod multipart;
 pub mod observe;
 pub mod ops;
 pub mod params;
+pub mod settings;
 pub mod statements;
 
 use std::sync::Arc;
@@ -29,17 +30,10 @@ use crate::metrics::Metrics;
 use crate::store::Store;
 use crate::xapi::XapiVersion;
 use error::ApiError;
+pub use settings::{Limits, Settings};
 
 pub const VERSION_HEADER: &str = "X-Experience-API-Version";
 pub const CONSISTENT_THROUGH_HEADER: &str = "X-Experience-API-Consistent-Through";
-
-/// Limits applied to requests.
-#[derive(Debug, Clone)]
-pub struct Limits {
-    pub max_body_bytes: usize,
-    pub max_batch: usize,
-    pub max_page: usize,
-}
 
 /// What every handler shares.
 pub struct AppState {

@@ -62,7 +62,7 @@ mod tests {
 
     use super::*;
     use crate::auth::Authenticator;
-    use crate::health::{probe_store, Health};
+    use crate::health::{probe, Health};
     use crate::http::Limits;
     use crate::metrics::Metrics;
     use crate::store::faulty::FaultyStore;
@@ -95,12 +95,12 @@ mod tests {
         let get = |path: &'static str| test::TestRequest::get().uri(path).to_request();
         let timeout = Duration::from_millis(200);
 
-        probe_store(store.as_ref(), &health, timeout).await;
+        probe(&health, "store", store.ping(), timeout).await;
         let res = test::call_service(&app, get("/readyz")).await;
         assert_eq!(res.status(), 200);
 
         control.fail(true);
-        probe_store(store.as_ref(), &health, timeout).await;
+        probe(&health, "store", store.ping(), timeout).await;
         let res = test::call_service(&app, get("/readyz")).await;
         assert_eq!(res.status(), 503);
         let body: serde_json::Value = test::read_body_json(res).await;
@@ -112,7 +112,7 @@ mod tests {
         assert!(String::from_utf8_lossy(&metrics).contains("trellis_ready 0"));
 
         control.fail(false);
-        probe_store(store.as_ref(), &health, timeout).await;
+        probe(&health, "store", store.ping(), timeout).await;
         let res = test::call_service(&app, get("/readyz")).await;
         assert_eq!(res.status(), 200);
     }

@@ -2,7 +2,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::catalog::{self, Course, Survey};
+use super::catalog::{self, Course};
 use super::journey::{Actor, Event, Kind};
 use crate::xapi::datatypes::format_timestamp;
 
@@ -189,10 +189,4 @@ pub fn statement(event: &Event, courses: &[Course]) -> Value {
     let at = chrono::DateTime::from_timestamp_millis(event.at_ms).unwrap_or_default();
     s.insert("timestamp".into(), format_timestamp(at).into());
     Value::Object(s)
-}
-
-/// Whether `survey`'s raw answer is on its scale (used by tests).
-pub fn on_scale(survey: Survey, raw: u8) -> bool {
-    let (min, max) = survey.scale();
-    (min..=max).contains(&raw)
 }
