@@ -22,7 +22,7 @@ use uuid::Uuid;
 use super::facts::{extract, Fact, LogEntry};
 use super::index::Index;
 use super::Cx;
-use crate::store::{AggregateCommit, Store, StoreError, StoredStatement};
+use crate::store::{AggregateCommit, Store, StoreError, StoreExt, StoredStatement};
 
 /// The aggregator's consumer name (checkpoint and records).
 pub const CONSUMER: &str = "cx";
@@ -95,45 +95,32 @@ impl Aggregator {
     /// Loads the persisted state into `cx` and returns the aggregator that
     /// continues from the stored checkpoint.
     pub async fn load(store: Arc<dyn Store>, cx: Arc<Cx>) -> Result<Aggregator, StoreError> {
-        loop {
-            let before = store.checkpoint(CONSUMER).await?;
-            let mut index = Index::default();
-            let mut after = None;
-            loop {
-                let records = store
-                    .aggregate_records(CONSUMER, after.clone(), LOAD_PAGE)
-                    .await?;
-                let Some((last, _)) = records.last() else {
-                    break;
-                };
-                after = Some(last.clone());
-                for (key, value) in &records {
-                    let id = Uuid::parse_str(key).map_err(|e| StoreError::Backend {
+        // The records all belong to one checkpoint, even when another
+        // process commits while they are read.
+        let (checkpoint, index) = store
+            .fold_aggregate(CONSUMER, LOAD_PAGE, |index: &mut Index, key, value| {
+                let id = Uuid::parse_str(key).map_err(|e| StoreError::Backend {
+                    backend: "cx",
+                    source: anyhow::anyhow!("aggregate record key {key:?}: {e}"),
+                })?;
+                let fact: Fact =
+                    serde_json::from_slice(value).map_err(|e| StoreError::Backend {
                         backend: "cx",
-                        source: anyhow::anyhow!("aggregate record key {key:?}: {e}"),
+                        source: anyhow::anyhow!("aggregate record {key}: {e}"),
                     })?;
-                    let fact: Fact =
-                        serde_json::from_slice(value).map_err(|e| StoreError::Backend {
-                            backend: "cx",
-                            source: anyhow::anyhow!("aggregate record {key}: {e}"),
-                        })?;
-                    index.insert(id, &fact);
-                }
-            }
-            // Another process may have committed while we read: retry until
-            // the records belong to one checkpoint.
-            if store.checkpoint(CONSUMER).await? == before {
-                *cx.write() = index;
-                cx.checkpoint.store(before, Ordering::Release);
-                cx.loaded.store(true, Ordering::Release);
-                return Ok(Aggregator {
-                    store,
-                    cx,
-                    persisted: before,
-                    page: PAGE,
-                });
-            }
-        }
+                index.insert(id, &fact);
+                Ok(())
+            })
+            .await?;
+        *cx.write() = index;
+        cx.checkpoint.store(checkpoint, Ordering::Release);
+        cx.loaded.store(true, Ordering::Release);
+        Ok(Aggregator {
+            store,
+            cx,
+            persisted: checkpoint,
+            page: PAGE,
+        })
     }
 
     /// Reads `page` statements per step (tests use small pages).

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::{
     AggregateCommit, DocumentScope, DocumentWrite, NewStatement, Precondition, StatementQuery,
-    Store, StoreError,
+    Store, StoreError, StoreExt,
 };
 use crate::xapi::document::DocumentKind;
 use crate::xapi::{JsonPath, Statement, XapiVersion};
@@ -27,6 +27,8 @@ pub async fn run_all(store: &dyn Store) {
     checkpoints_are_durable_positions(store).await;
     aggregate_commits_are_atomic_and_guarded_by_the_checkpoint(store).await;
     aggregate_records_page_by_key_and_reset(store).await;
+    the_last_put_of_a_key_in_a_commit_wins(store).await;
+    folding_aggregate_records_reads_them_all_at_one_checkpoint(store).await;
     credentials_can_be_created_listed_and_revoked(store).await;
     documents_round_trip_byte_for_byte(store).await;
     etag_mismatch_fails_and_changes_nothing(store).await;
@@ -289,8 +291,14 @@ pub async fn stored_never_decreases_in_log_order(store: &dyn Store) {
 pub async fn checkpoints_are_durable_positions(store: &dyn Store) {
     let name = format!("consumer-{}", Uuid::new_v4());
     assert_eq!(store.checkpoint(&name).await.unwrap(), 0);
-    store.set_checkpoint(&name, 42).await.unwrap();
-    store.set_checkpoint(&name, 43).await.unwrap();
+    for (from, to) in [(0, 42), (42, 43)] {
+        let step = AggregateCommit {
+            expected_checkpoint: from,
+            checkpoint: to,
+            ..AggregateCommit::default()
+        };
+        assert!(store.commit_aggregate(&name, step).await.unwrap());
+    }
     assert_eq!(store.checkpoint(&name).await.unwrap(), 43);
 }
 
@@ -363,6 +371,61 @@ pub async fn aggregate_records_page_by_key_and_reset(store: &dyn Store) {
         .await
         .unwrap()
         .is_empty());
+}
+
+pub async fn the_last_put_of_a_key_in_a_commit_wins(store: &dyn Store) {
+    let name = format!("contract-aggregate-{}", Uuid::new_v4());
+    let commit = AggregateCommit {
+        expected_checkpoint: 0,
+        checkpoint: 1,
+        deletes: vec!["k".into()],
+        puts: vec![
+            ("k".into(), b"first".to_vec()),
+            ("k".into(), b"last".to_vec()),
+        ],
+    };
+    assert!(store.commit_aggregate(&name, commit).await.unwrap());
+    assert_eq!(
+        store.aggregate_records(&name, None, 10).await.unwrap(),
+        vec![("k".into(), b"last".to_vec())]
+    );
+}
+
+pub async fn folding_aggregate_records_reads_them_all_at_one_checkpoint(store: &dyn Store) {
+    let name = format!("contract-aggregate-{}", Uuid::new_v4());
+    let (checkpoint, empty) = store
+        .fold_aggregate(&name, 10, |n: &mut usize, _, _| {
+            *n += 1;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    assert_eq!((checkpoint, empty), (0, 0));
+    let puts: Vec<(String, Vec<u8>)> = (0..7).map(|i| (format!("k{i}"), vec![i])).collect();
+    let commit = AggregateCommit {
+        expected_checkpoint: 0,
+        checkpoint: 9,
+        deletes: vec![],
+        puts: puts.clone(),
+    };
+    assert!(store.commit_aggregate(&name, commit).await.unwrap());
+    // Pages of 3 cover the 7 records in key order.
+    let (checkpoint, seen) = store
+        .fold_aggregate(&name, 3, |seen: &mut Vec<(String, Vec<u8>)>, k, v| {
+            seen.push((k.to_owned(), v.to_vec()));
+            Ok(())
+        })
+        .await
+        .unwrap();
+    assert_eq!(checkpoint, 9);
+    assert_eq!(seen, puts);
+    // An error of the fold is the answer.
+    let failed = store
+        .fold_aggregate(&name, 3, |_: &mut (), _, _| {
+            Err(StoreError::Invalid("bad record".into()))
+        })
+        .await;
+    assert!(matches!(failed, Err(StoreError::Invalid(_))));
 }
 
 pub async fn credentials_can_be_created_listed_and_revoked(store: &dyn Store) {
