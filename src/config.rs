@@ -11,7 +11,9 @@ use clap::Args;
 use serde::Deserialize;
 
 use crate::cx::metrics::{SurveyKind, DEFAULT_COMPLETION_VERBS};
-pub use crate::store::mongo::MongoSettings;
+use crate::store::mongo::MongoSettings;
+use crate::store::sqlite::SqliteSettings;
+use crate::store::StoreSettings;
 
 /// Settings shared by every subcommand that opens the store.
 #[derive(Debug, Clone, Args, Default)]
@@ -205,14 +207,14 @@ struct FileSettings {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
     pub listen: String,
-    pub data_dir: PathBuf,
+    /// The backend and its settings: MongoDB when a URI is set, otherwise
+    /// the embedded store in the data directory.
+    pub store: StoreSettings,
     pub max_body_bytes: usize,
     pub max_batch: usize,
     pub max_page: usize,
     pub public_url: Option<String>,
     pub json_logs: bool,
-    /// `Some`: the MongoDB backend; `None`: the embedded store in `data_dir`.
-    pub mongodb: Option<MongoSettings>,
     pub shutdown_timeout_secs: u64,
     pub analytics: AnalyticsSettings,
 }
@@ -239,11 +241,30 @@ impl Settings {
                 .clone()
                 .or(file.listen)
                 .unwrap_or_else(|| "127.0.0.1:8080".into()),
-            data_dir: store
-                .data_dir
-                .clone()
-                .or(file.data_dir)
-                .unwrap_or_else(|| "./trellis-data".into()),
+            store: match store.mongodb_uri.clone().or(file.mongodb_uri) {
+                Some(uri) => {
+                    let mut m = MongoSettings::new(uri);
+                    m.database = store.mongodb_database.clone().or(file.mongodb_database);
+                    if let Some(w) = store
+                        .mongodb_write_concern
+                        .clone()
+                        .or(file.mongodb_write_concern)
+                    {
+                        m.write_concern = w;
+                    }
+                    if let Some(j) = store.mongodb_journal.or(file.mongodb_journal) {
+                        m.journal = j;
+                    }
+                    StoreSettings::Mongo(m)
+                }
+                None => StoreSettings::Sqlite(SqliteSettings {
+                    data_dir: store
+                        .data_dir
+                        .clone()
+                        .or(file.data_dir)
+                        .unwrap_or_else(|| "./trellis-data".into()),
+                }),
+            },
             max_body_bytes: serve
                 .max_body_bytes
                 .or(file.max_body_bytes)
@@ -252,21 +273,6 @@ impl Settings {
             max_page: serve.max_page.or(file.max_page).unwrap_or(1000),
             public_url: serve.public_url.clone().or(file.public_url),
             json_logs,
-            mongodb: store.mongodb_uri.clone().or(file.mongodb_uri).map(|uri| {
-                let mut m = MongoSettings::new(uri);
-                m.database = store.mongodb_database.clone().or(file.mongodb_database);
-                if let Some(w) = store
-                    .mongodb_write_concern
-                    .clone()
-                    .or(file.mongodb_write_concern)
-                {
-                    m.write_concern = w;
-                }
-                if let Some(j) = store.mongodb_journal.or(file.mongodb_journal) {
-                    m.journal = j;
-                }
-                m
-            }),
             shutdown_timeout_secs: serve
                 .shutdown_timeout
                 .or(file.shutdown_timeout)
@@ -293,11 +299,17 @@ fn read_file(path: &Path) -> anyhow::Result<FileSettings> {
 mod tests {
     use super::*;
 
+    fn sqlite_in(dir: &str) -> StoreSettings {
+        StoreSettings::Sqlite(SqliteSettings {
+            data_dir: PathBuf::from(dir),
+        })
+    }
+
     #[test]
     fn defaults_apply_without_any_setting() {
         let s = Settings::load(&StoreArgs::default(), &ServeArgs::default()).unwrap();
         assert_eq!(s.listen, "127.0.0.1:8080");
-        assert_eq!(s.data_dir, PathBuf::from("./trellis-data"));
+        assert_eq!(s.store, sqlite_in("./trellis-data"));
         assert_eq!(s.max_batch, 1000);
         assert_eq!(s.shutdown_timeout_secs, 30);
     }
@@ -343,7 +355,7 @@ mod tests {
         let s = Settings::load(&store, &serve).unwrap();
         assert_eq!(s.listen, "127.0.0.1:7000");
         assert_eq!(s.max_batch, 50);
-        assert_eq!(s.data_dir, PathBuf::from("/srv/x"));
+        assert_eq!(s.store, sqlite_in("/srv/x"));
     }
 
     #[test]
@@ -361,13 +373,15 @@ mod tests {
             ..StoreArgs::default()
         };
         let s = Settings::load(&store, &ServeArgs::default()).unwrap();
-        let m = s.mongodb.expect("mongodb selected");
+        let StoreSettings::Mongo(m) = s.store else {
+            panic!("mongodb not selected: {:?}", s.store);
+        };
         assert_eq!(m.uri, "mongodb://db/x");
         assert_eq!(m.database.as_deref(), Some("lrs"));
         assert_eq!(m.write_concern, "2");
         assert!(m.journal);
         let embedded = Settings::load(&StoreArgs::default(), &ServeArgs::default()).unwrap();
-        assert!(embedded.mongodb.is_none());
+        assert_eq!(embedded.store, sqlite_in("./trellis-data"));
     }
 
     #[test]

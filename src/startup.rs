@@ -43,7 +43,7 @@ impl Application {
         let metrics = Metrics::new().context("registering metrics")?;
         let health = Health::new();
         let shutdown = Shutdown::new();
-        let opened = crate::store::open(settings, Some(&metrics)).await?;
+        let opened = crate::store::open(&settings.store, Some(&metrics)).await?;
         let store: Arc<dyn Store> = opened.store.clone();
         if opened.backend() == "sqlite" {
             // `open` returns once the schema is created or upgraded.

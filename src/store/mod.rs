@@ -11,7 +11,9 @@
 //! - `layer`: `Op`, the one list of operations, and `StoreLayer`, the
 //!   wrappers' mechanism; `instrumented` (metrics) and `faulty` (tests) are
 //!   layers.
-//! - `sqlite`, `mongo`: the backends.
+//! - `sqlite`, `mongo`: the backends, each with its settings.
+//! - `open`: `StoreSettings` (which backend, with its settings) and opening
+//!   the configured backend.
 //! - `contract`: the behaviour suite every backend runs.
 //!
 //! Each trait carries its written contract. `Store` is all of them plus the
@@ -30,15 +32,12 @@ pub mod instrumented;
 pub mod layer;
 pub mod log;
 pub mod mongo;
+mod open;
 pub mod sqlite;
 
 use std::future::Future;
-use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
-
-use crate::config::Settings;
 
 pub use consumers::{AggregateCommit, ConsumerState};
 pub use credentials::{Credential, CredentialStore};
@@ -49,17 +48,7 @@ pub(crate) use log::{query_terms, term_keys};
 pub use log::{
     Attachment, Cursor, NewStatement, StatementLog, StatementPage, StatementQuery, StoredStatement,
 };
-
-/// Opens the configured store for a command-line tool (`import`, `export`,
-/// `credentials`): like `open`, but usable at once or a clear error.
-pub async fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
-    let opened = open(settings, None).await?;
-    opened
-        .initialize()
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot use the {} store: {e}", opened.backend()))?;
-    Ok(opened.store)
-}
+pub use open::{open, open_store, OpenedStore, StoreSettings};
 
 /// The whole store: every concern, plus the operations on the store as a
 /// whole.
@@ -124,84 +113,6 @@ pub trait StoreExt: Store {
 }
 
 impl<S: Store + ?Sized> StoreExt for S {}
-
-/// The configured backend, opened but maybe not yet usable (a MongoDB
-/// server may still be unreachable).
-pub struct OpenedStore {
-    pub store: Arc<dyn Store>,
-    mongo: Option<mongo::MongoStore>,
-}
-
-/// Opens the backend `settings` select: MongoDB when a URI is set,
-/// otherwise the embedded SQLite store in the data directory. With
-/// `metrics`, the store records its operations there.
-pub async fn open(
-    settings: &Settings,
-    metrics: Option<&Arc<crate::metrics::Metrics>>,
-) -> anyhow::Result<OpenedStore> {
-    fn wrap<S: Store>(
-        store: S,
-        backend: &'static str,
-        metrics: Option<&Arc<crate::metrics::Metrics>>,
-    ) -> Arc<dyn Store> {
-        match metrics {
-            Some(m) => Arc::new(instrumented::InstrumentedStore::new(store, backend, m)),
-            None => Arc::new(store),
-        }
-    }
-    Ok(match &settings.mongodb {
-        Some(m) => {
-            let store = mongo::MongoStore::connect(m).await?;
-            OpenedStore {
-                store: wrap(store.clone(), "mongodb", metrics),
-                mongo: Some(store),
-            }
-        }
-        None => OpenedStore {
-            store: wrap(
-                sqlite::SqliteStore::open(&settings.data_dir)?,
-                "sqlite",
-                metrics,
-            ),
-            mongo: None,
-        },
-    })
-}
-
-impl OpenedStore {
-    pub fn backend(&self) -> &'static str {
-        if self.mongo.is_some() {
-            "mongodb"
-        } else {
-            "sqlite"
-        }
-    }
-
-    /// One attempt at making the store usable. For MongoDB: reach the
-    /// server, check it has transactions, create the indexes.
-    pub async fn initialize(&self) -> Result<(), StoreError> {
-        match &self.mongo {
-            Some(m) => m.initialize().await,
-            None => Ok(()),
-        }
-    }
-
-    /// Retries `initialize` until it succeeds, waiting 1 s and doubling up
-    /// to 30 s between attempts, and logs every failure.
-    pub async fn initialize_with_retry(&self) {
-        let mut wait = Duration::from_secs(1);
-        loop {
-            match self.initialize().await {
-                Ok(()) => return,
-                Err(e) => {
-                    tracing::warn!(error = %e, retry_in_s = wait.as_secs(), backend = self.backend(), "the store is not usable yet; retrying");
-                    tokio::time::sleep(wait).await;
-                    wait = (wait * 2).min(Duration::from_secs(30));
-                }
-            }
-        }
-    }
-}
 
 #[cfg(test)]
 mod tests {

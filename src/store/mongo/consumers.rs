@@ -162,6 +162,6 @@ impl ConsumerState for MongoStore {
 
     async fn reset_aggregate(&self, consumer: &str) -> Result<(), StoreError> {
         let c = self.ready()?.clone();
-        in_transaction!(self, |session| { reset(session, &c, consumer).await })
+        in_transaction!(self, |session| reset(session, &c, consumer).await)
     }
 }

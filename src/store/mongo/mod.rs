@@ -51,7 +51,7 @@ use error::map_error;
 
 const BACKEND: &str = "mongodb";
 
-/// How to reach MongoDB; part of `Settings`.
+/// How to reach MongoDB (`StoreSettings::Mongo`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MongoSettings {
     /// A MongoDB connection string (`mongodb://` or `mongodb+srv://`).

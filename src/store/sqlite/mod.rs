@@ -36,6 +36,13 @@ use writer::{Writer, WriterState};
 /// How long SQLite waits for a lock held by another process (the CLI).
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Where the embedded store keeps its data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SqliteSettings {
+    /// The directory holding `trellis.db` (created when missing).
+    pub data_dir: PathBuf,
+}
+
 pub struct SqliteStore {
     writer: Writer,
     readers: Arc<ReaderPool>,
