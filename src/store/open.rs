@@ -45,7 +45,14 @@ pub async fn open_store(settings: &StoreSettings) -> anyhow::Result<Arc<dyn Stor
 /// server may still be unreachable).
 pub struct OpenedStore {
     pub store: Arc<dyn Store>,
-    mongo: Option<MongoStore>,
+    backend: Opened,
+}
+
+enum Opened {
+    /// Migrated at open, to this schema version.
+    Sqlite { schema_version: u32 },
+    /// Migrated by `initialize`.
+    Mongo(Box<MongoStore>),
 }
 
 /// Opens the backend `settings` select. With `metrics`, the store records
@@ -70,43 +77,50 @@ pub async fn open(
             let store = MongoStore::connect(m).await?;
             OpenedStore {
                 store: wrap(store.clone(), backend, metrics),
-                mongo: Some(store),
+                backend: Opened::Mongo(Box::new(store)),
             }
         }
-        StoreSettings::Sqlite(s) => OpenedStore {
-            store: wrap(SqliteStore::open(&s.data_dir)?, backend, metrics),
-            mongo: None,
-        },
+        StoreSettings::Sqlite(s) => {
+            let store = SqliteStore::open(&s.data_dir)?;
+            OpenedStore {
+                backend: Opened::Sqlite {
+                    schema_version: store.schema_version(),
+                },
+                store: wrap(store, backend, metrics),
+            }
+        }
     })
 }
 
 impl OpenedStore {
     pub fn backend(&self) -> &'static str {
-        if self.mongo.is_some() {
-            "mongodb"
-        } else {
-            "sqlite"
+        match self.backend {
+            Opened::Sqlite { .. } => "sqlite",
+            Opened::Mongo(_) => "mongodb",
         }
     }
 
-    /// One attempt at making the store usable. For MongoDB: reach the
-    /// server, check it has transactions, create the indexes.
-    pub async fn initialize(&self) -> Result<(), StoreError> {
-        match &self.mongo {
-            Some(m) => m.initialize().await,
-            None => Ok(()),
+    /// One attempt at making the store usable; answers the schema version
+    /// the data is at once it is. SQLite: done at open. MongoDB: reach the
+    /// server, check it has transactions, run the schema migrations.
+    pub async fn initialize(&self) -> Result<u32, StoreError> {
+        match &self.backend {
+            Opened::Sqlite { schema_version } => Ok(*schema_version),
+            Opened::Mongo(m) => m.initialize().await,
         }
     }
 
     /// Retries `initialize` until it succeeds, waiting 1 s and doubling up
-    /// to 30 s between attempts, and logs every failure.
-    pub async fn initialize_with_retry(&self) {
+    /// to 30 s between attempts; logs every failure and tells `failed`.
+    /// Answers the schema version.
+    pub async fn initialize_with_retry(&self, failed: impl Fn(&StoreError)) -> u32 {
         let mut wait = Duration::from_secs(1);
         loop {
             match self.initialize().await {
-                Ok(()) => return,
+                Ok(version) => return version,
                 Err(e) => {
                     tracing::warn!(error = %e, retry_in_s = wait.as_secs(), backend = self.backend(), "the store is not usable yet; retrying");
+                    failed(&e);
                     tokio::time::sleep(wait).await;
                     wait = (wait * 2).min(Duration::from_secs(30));
                 }

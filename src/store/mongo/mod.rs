@@ -7,7 +7,8 @@
 //! - `documents`: State / Activity Profile / Agent Profile documents and
 //!   canonical Activity definitions.
 //! - `credentials`, `consumers` (checkpoints and aggregate records).
-//! - `schema`: the indexes.
+//! - `schema`: the indexes and the numbered schema migrations, tracked in
+//!   the `meta` collection and run by `initialize`.
 //! - `transaction`: the transaction retry loop (`in_transaction!`).
 //! - `error`: driver errors as `StoreError`, typed field reads.
 //! - this file: settings, connection, start-up (capability check, schema),
@@ -169,9 +170,11 @@ impl MongoStore {
         })
     }
 
-    /// Checks that the deployment supports transactions and creates every
-    /// index (idempotent). Safe to call again after a failure.
-    pub async fn initialize(&self) -> Result<(), StoreError> {
+    /// Checks that the deployment supports transactions and brings the
+    /// schema to the newest version (see `schema`); answers that version.
+    /// Safe to call again after a failure, and from several instances at
+    /// once.
+    pub async fn initialize(&self) -> Result<u32, StoreError> {
         let hello = self
             .db
             .run_command(doc! {"hello": 1})
@@ -185,9 +188,9 @@ impl MongoStore {
                     .into(),
             ));
         }
-        schema::create_indexes(&self.db).await?;
+        let version = schema::migrate(&self.db).await?;
         self.initialized.store(true, Ordering::Release);
-        Ok(())
+        Ok(version)
     }
 
     /// Drops the whole database (tests use one database per run).
@@ -241,10 +244,11 @@ mod tests {
     use super::*;
     use crate::store::StatementQuery;
 
-    /// A store on a fresh database of the test server, or `None` (skip) when
-    /// no server is configured outside CI. Under `CI=true` a missing server
-    /// fails the test: the MongoDB tests must never silently skip there.
-    pub(crate) async fn test_store() -> Option<MongoStore> {
+    /// Settings for a fresh database of the test server, or `None` (skip)
+    /// when no server is configured outside CI. Under `CI=true` a missing
+    /// server fails the test: the MongoDB tests must never silently skip
+    /// there.
+    pub(crate) fn test_settings() -> Option<MongoSettings> {
         let Ok(uri) = std::env::var("TRELLIS_TEST_MONGODB_URI") else {
             assert!(
                 std::env::var("CI").map_or(true, |v| v != "true"),
@@ -255,7 +259,15 @@ mod tests {
         };
         let mut settings = MongoSettings::new(uri);
         settings.database = Some(format!("trellis_test_{}", Uuid::new_v4().simple()));
-        let store = MongoStore::connect(&settings).await.expect("client");
+        Some(settings)
+    }
+
+    /// A usable store on a fresh database of the test server (see
+    /// `test_settings`).
+    pub(crate) async fn test_store() -> Option<MongoStore> {
+        let store = MongoStore::connect(&test_settings()?)
+            .await
+            .expect("client");
         store.initialize().await.expect("initialize");
         Some(store)
     }
@@ -274,7 +286,7 @@ mod tests {
         let Some(store) = test_store().await else {
             return;
         };
-        store.initialize().await.unwrap();
+        assert_eq!(store.initialize().await.unwrap(), schema::latest());
         store.ping().await.unwrap();
         store.drop_database().await.unwrap();
     }

@@ -4,7 +4,8 @@
 //! # Layout
 //! - `writer`: the writer thread, which owns the only write connection and
 //!   group-commits the writes of many requests in one transaction.
-//! - `schema`: the tables and their indexes.
+//! - `schema`: the numbered schema migrations (`migrations/*.sql`), tracked
+//!   in `PRAGMA user_version` and run at open.
 //! - `statements`: the statement log (insert, voiding, query terms, query
 //!   plans, the log order).
 //! - `documents`: documents and canonical Activity definitions.
@@ -46,6 +47,8 @@ pub struct SqliteSettings {
 pub struct SqliteStore {
     writer: Writer,
     readers: Arc<ReaderPool>,
+    /// The schema version the database was brought to at open.
+    schema_version: u32,
 }
 
 struct ReaderPool {
@@ -54,20 +57,29 @@ struct ReaderPool {
 }
 
 impl SqliteStore {
-    /// Opens (or creates) the database `trellis.db` in `data_dir`.
+    /// Opens (or creates) the database `trellis.db` in `data_dir` and
+    /// brings its schema to the newest version (see `schema`); refuses a
+    /// database written by a newer release.
     pub fn open(data_dir: &Path) -> anyhow::Result<SqliteStore> {
         std::fs::create_dir_all(data_dir)
             .with_context(|| format!("creating data directory {}", data_dir.display()))?;
         let path = data_dir.join("trellis.db");
-        let conn = open_writer(&path)?;
-        schema::create(&conn)?;
+        let mut conn = open_writer(&path)?;
+        let schema_version =
+            schema::migrate(&mut conn).with_context(|| format!("migrating {}", path.display()))?;
         Ok(SqliteStore {
+            schema_version,
             writer: Writer::start(conn)?,
             readers: Arc::new(ReaderPool {
                 path,
                 idle: Mutex::new(Vec::new()),
             }),
         })
+    }
+
+    /// The schema version of the database (the newest this binary knows).
+    pub fn schema_version(&self) -> u32 {
+        self.schema_version
     }
 
     /// Runs `f` in the writer's transaction (in its own savepoint).
