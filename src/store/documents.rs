@@ -147,7 +147,7 @@ impl Precondition {
 }
 
 /// The document a write produces from the current one.
-pub fn apply_write(
+pub(crate) fn apply_write(
     current: Option<&Document>,
     write: DocumentWrite,
     now_ms: i64,

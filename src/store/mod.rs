@@ -20,6 +20,12 @@
 //! operations on the whole store; handlers hold an `Arc<dyn Store>`.
 //! Conveniences built from the traits live in `StoreExt`, so backends
 //! cannot drift apart on them.
+//!
+//! What a backend keeps has a schema version, moved forward by numbered
+//! migrations before the store is used (`sqlite::schema`, at open;
+//! `mongo::schema`, in `initialize`). `OpenedStore::initialize` answers the
+//! version, which readiness reports. This module never reads configuration:
+//! `StoreSettings` is built by `config`.
 
 pub mod consumers;
 pub mod contract;

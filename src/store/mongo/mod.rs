@@ -194,6 +194,7 @@ impl MongoStore {
     }
 
     /// Drops the whole database (tests use one database per run).
+    #[cfg(any(test, feature = "contract-tests"))]
     pub async fn drop_database(&self) -> Result<(), StoreError> {
         self.db.drop().await.map_err(map_error)
     }

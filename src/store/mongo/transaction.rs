@@ -56,6 +56,9 @@ impl From<mongodb::error::Error> for TxnError {
 /// on transient errors and the commit on an unknown commit result.
 macro_rules! in_transaction {
     ($store:expr, |$session:ident| $body:expr) => {{
+        // Items, unlike locals, are not hygienic: one module alias keeps
+        // the names used here from shadowing those of `$body`.
+        use $crate::store::mongo::transaction as __transaction;
         let store: &$crate::store::mongo::MongoStore = $store;
         let mut attempt: u32 = 0;
         loop {
@@ -67,50 +70,46 @@ macro_rules! in_transaction {
                 .await
                 .map_err($crate::store::mongo::error::map_error)?;
             // The whole attempt, commit included, has a deadline: a write
-            // that took its `stored` is visible within `WRITE_WINDOW` or
+            // that took its `stored` is visible within `WRITE_WINDOW_MS` or
             // never, which is what `consistent_through` relies on.
-            let attempt_outcome = tokio::time::timeout(
-                $crate::store::mongo::transaction::TRANSACTION_DEADLINE,
-                async {
+            let attempt_outcome =
+                tokio::time::timeout(__transaction::TRANSACTION_DEADLINE, async {
                     let outcome = {
-                        let $session: &mut ClientSession = &mut session;
+                        let $session: &mut mongodb::ClientSession = &mut session;
                         $body
                     };
                     match outcome {
-                        Ok(value) => $crate::store::mongo::transaction::commit(&mut session)
+                        Ok(value) => __transaction::commit(&mut session)
                             .await
                             .map(|()| value)
-                            .map_err(|e| {
-                                ($crate::store::mongo::transaction::TxnError::Driver(e), true)
-                            }),
+                            .map_err(|e| (__transaction::TxnError::Driver(e), true)),
                         Err(e) => Err((e, false)),
                     }
-                },
-            )
-            .await;
+                })
+                .await;
             match attempt_outcome {
                 Ok(Ok(value)) => break Ok(value),
-                Ok(Err(($crate::store::mongo::transaction::TxnError::Store(e), _))) => {
+                Ok(Err((__transaction::TxnError::Store(e), _))) => {
                     let _ = session.abort_transaction().await;
                     break Err(e);
                 }
-                Ok(Err(($crate::store::mongo::transaction::TxnError::Driver(e), committing))) => {
+                Ok(Err((__transaction::TxnError::Driver(e), committing))) => {
                     if !committing {
                         let _ = session.abort_transaction().await;
                     }
-                    if $crate::store::mongo::transaction::retryable(&e)
-                        && attempt < $crate::store::mongo::transaction::MAX_TRANSACTION_ATTEMPTS
+                    if __transaction::retryable(&e)
+                        && attempt < __transaction::MAX_TRANSACTION_ATTEMPTS
                     {
-                        $crate::store::mongo::transaction::backoff(attempt).await;
+                        __transaction::backoff(attempt).await;
                         continue;
                     }
                     break Err($crate::store::mongo::error::map_error(e));
                 }
                 Err(_elapsed) => {
                     let _ = session.abort_transaction().await;
-                    break Err(StoreError::Unavailable(format!(
+                    break Err($crate::store::StoreError::Unavailable(format!(
                         "MongoDB did not complete the write within {} s",
-                        $crate::store::mongo::transaction::TRANSACTION_DEADLINE.as_secs()
+                        __transaction::TRANSACTION_DEADLINE.as_secs()
                     )));
                 }
             }
