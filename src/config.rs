@@ -16,6 +16,8 @@ use serde::Deserialize;
 
 use crate::cx::metrics::SurveyKind;
 use crate::store::mongo::MongoSettings;
+use crate::store::sqlite::SqliteSettings;
+use crate::store::StoreSettings;
 use crate::telemetry::LogFormat;
 use crate::{cx, http, shutdown};
 
@@ -195,9 +197,9 @@ fn http_settings(file: &FileSettings, serve: &ServeArgs) -> anyhow::Result<http:
 /// Everything a command needs, each part owned by its subsystem.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
-    pub data_dir: PathBuf,
-    /// `Some`: the MongoDB backend; `None`: the embedded store in `data_dir`.
-    pub mongodb: Option<MongoSettings>,
+    /// The backend and its settings: MongoDB when a URI is set, otherwise
+    /// the embedded store in the data directory.
+    pub store: StoreSettings,
     pub http: http::Settings,
     pub log_format: LogFormat,
     pub shutdown: shutdown::Settings,
@@ -224,28 +226,45 @@ impl Settings {
             http: http_settings(&file, serve)?,
             log_format,
             shutdown,
-            data_dir: store
-                .data_dir
-                .clone()
-                .or(file.data_dir)
-                .unwrap_or_else(|| "./trellis-data".into()),
-            mongodb: store.mongodb_uri.clone().or(file.mongodb_uri).map(|uri| {
-                let mut m = MongoSettings::new(uri);
-                m.database = store.mongodb_database.clone().or(file.mongodb_database);
-                if let Some(w) = store
-                    .mongodb_write_concern
-                    .clone()
-                    .or(file.mongodb_write_concern)
-                {
-                    m.write_concern = w;
-                }
-                if let Some(j) = store.mongodb_journal.or(file.mongodb_journal) {
-                    m.journal = j;
-                }
-                m
-            }),
+            store: store_settings(store, &file),
             analytics: analytics_settings(file.analytics, serve)?,
         })
+    }
+}
+
+/// The backend: MongoDB when a URI is set (flag, variable or file),
+/// otherwise the embedded store in the data directory.
+fn store_settings(args: &StoreArgs, file: &FileSettings) -> StoreSettings {
+    match args
+        .mongodb_uri
+        .clone()
+        .or_else(|| file.mongodb_uri.clone())
+    {
+        Some(uri) => {
+            let mut m = MongoSettings::new(uri);
+            m.database = args
+                .mongodb_database
+                .clone()
+                .or_else(|| file.mongodb_database.clone());
+            if let Some(w) = args
+                .mongodb_write_concern
+                .clone()
+                .or_else(|| file.mongodb_write_concern.clone())
+            {
+                m.write_concern = w;
+            }
+            if let Some(j) = args.mongodb_journal.or(file.mongodb_journal) {
+                m.journal = j;
+            }
+            StoreSettings::Mongo(m)
+        }
+        None => StoreSettings::Sqlite(SqliteSettings {
+            data_dir: args
+                .data_dir
+                .clone()
+                .or_else(|| file.data_dir.clone())
+                .unwrap_or_else(|| "./trellis-data".into()),
+        }),
     }
 }
 
@@ -259,11 +278,17 @@ fn read_file(path: &Path) -> anyhow::Result<FileSettings> {
 mod tests {
     use super::*;
 
+    fn sqlite_in(dir: &str) -> StoreSettings {
+        StoreSettings::Sqlite(SqliteSettings {
+            data_dir: PathBuf::from(dir),
+        })
+    }
+
     #[test]
     fn defaults_apply_without_any_setting() {
         let s = Settings::load(&StoreArgs::default(), &ServeArgs::default()).unwrap();
         assert_eq!(s.http.listen, "127.0.0.1:8080");
-        assert_eq!(s.data_dir, PathBuf::from("./trellis-data"));
+        assert_eq!(s.store, sqlite_in("./trellis-data"));
         assert_eq!(s.http.limits.max_batch, 1000);
         assert_eq!(s.http.public_url, None);
         assert_eq!(s.log_format, LogFormat::Pretty);
@@ -312,7 +337,7 @@ mod tests {
         let s = Settings::load(&store, &serve).unwrap();
         assert_eq!(s.http.listen, "127.0.0.1:7000");
         assert_eq!(s.http.limits.max_batch, 50);
-        assert_eq!(s.data_dir, PathBuf::from("/srv/x"));
+        assert_eq!(s.store, sqlite_in("/srv/x"));
     }
 
     #[test]
@@ -330,13 +355,15 @@ mod tests {
             ..StoreArgs::default()
         };
         let s = Settings::load(&store, &ServeArgs::default()).unwrap();
-        let m = s.mongodb.expect("mongodb selected");
+        let StoreSettings::Mongo(m) = s.store else {
+            panic!("mongodb not selected: {:?}", s.store);
+        };
         assert_eq!(m.uri, "mongodb://db/x");
         assert_eq!(m.database.as_deref(), Some("lrs"));
         assert_eq!(m.write_concern, "2");
         assert!(m.journal);
         let embedded = Settings::load(&StoreArgs::default(), &ServeArgs::default()).unwrap();
-        assert!(embedded.mongodb.is_none());
+        assert_eq!(embedded.store, sqlite_in("./trellis-data"));
     }
 
     #[test]

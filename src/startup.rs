@@ -43,16 +43,17 @@ impl Application {
         let metrics = Metrics::new().context("registering metrics")?;
         let health = Health::new();
         let shutdown = Shutdown::new();
-        let opened = crate::store::open(settings, Some(&metrics)).await?;
+        let opened = crate::store::open(&settings.store, Some(&metrics)).await?;
         let store: Arc<dyn Store> = opened.store.clone();
         if opened.backend() == "sqlite" {
-            // `open` returns once the schema is created or upgraded.
-            health.report("migrations", true, "schema up to date");
+            // `open` returns once the schema is migrated.
+            let version = opened.initialize().await?;
+            health.report("migrations", true, format!("schema version {version}"));
             ensure_credentials(store.as_ref()).await?;
         } else {
             // MongoDB may be down at start: serve (answering 503 and not
             // ready) while connecting in the background.
-            health.report("migrations", false, "connecting to MongoDB");
+            health.report("migrations", false, "not run yet: connecting to MongoDB");
             tokio::spawn(bootstrap(opened, health.clone()));
         }
         health::probe(&health, "store", store.ping(), STORE_PROBE_INTERVAL).await;
@@ -216,8 +217,10 @@ async fn run_aggregator(
 /// Makes a store that may still be unreachable usable, then applies the
 /// credential settings; retries each step until it succeeds.
 async fn bootstrap(opened: OpenedStore, health: Health) {
-    opened.initialize_with_retry().await;
-    health.report("migrations", true, "MongoDB indexes in place");
+    let version = opened
+        .initialize_with_retry(|e| health.report("migrations", false, format!("not run yet: {e}")))
+        .await;
+    health.report("migrations", true, format!("schema version {version}"));
     let mut wait = std::time::Duration::from_secs(1);
     while let Err(e) = ensure_credentials(opened.store.as_ref()).await {
         tracing::warn!(error = %e, "applying the credential settings failed; retrying");
@@ -278,4 +281,111 @@ async fn ensure_credentials(store: &dyn Store) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{ServeArgs, StoreArgs};
+    use crate::health::Check;
+
+    fn on_port_0() -> ServeArgs {
+        ServeArgs {
+            listen: Some("127.0.0.1:0".into()),
+            ..ServeArgs::default()
+        }
+    }
+
+    fn migrations(app: &Application) -> Check {
+        app.health().readiness().checks["migrations"].clone()
+    }
+
+    #[tokio::test]
+    async fn readiness_reports_the_schema_version_of_the_sqlite_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = StoreArgs {
+            data_dir: Some(dir.path().to_owned()),
+            ..StoreArgs::default()
+        };
+        let app = Application::build(&Settings::load(&store, &on_port_0()).unwrap())
+            .await
+            .unwrap();
+        let on_disk: u32 = rusqlite::Connection::open(dir.path().join("trellis.db"))
+            .unwrap()
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert!(on_disk > 0);
+        assert_eq!(
+            migrations(&app),
+            Check {
+                ready: true,
+                detail: format!("schema version {on_disk}"),
+            }
+        );
+    }
+
+    /// Waits up to 10 s for the `migrations` check to satisfy `done`.
+    async fn wait_for_migrations(app: &Application, done: impl Fn(&Check) -> bool) -> Check {
+        for _ in 0..200 {
+            let check = migrations(app);
+            if done(&check) {
+                return check;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        migrations(app)
+    }
+
+    #[tokio::test]
+    async fn mongodb_readiness_reports_the_schema_version_and_refuses_a_newer_schema() {
+        let Ok(uri) = std::env::var("TRELLIS_TEST_MONGODB_URI") else {
+            assert!(
+                std::env::var("CI").map_or(true, |v| v != "true"),
+                "TRELLIS_TEST_MONGODB_URI is not set under CI: the MongoDB tests must run"
+            );
+            eprintln!("skipped: TRELLIS_TEST_MONGODB_URI is not set");
+            return;
+        };
+        let database = format!("trellis_test_{}", uuid::Uuid::new_v4().simple());
+        let store = StoreArgs {
+            mongodb_uri: Some(uri.clone()),
+            mongodb_database: Some(database.clone()),
+            ..StoreArgs::default()
+        };
+        let settings = Settings::load(&store, &on_port_0()).unwrap();
+        let app = Application::build(&settings).await.unwrap();
+        let check = wait_for_migrations(&app, |c| c.ready).await;
+        assert!(check.ready, "{check:?}");
+        let db = mongodb::Client::with_uri_str(&uri)
+            .await
+            .unwrap()
+            .database(&database);
+        let meta = db
+            .collection::<mongodb::bson::Document>("meta")
+            .find_one(mongodb::bson::doc! {"_id": "schema"})
+            .await
+            .unwrap()
+            .expect("schema version document");
+        let version = meta.get_i64("version").unwrap();
+        assert_eq!(check.detail, format!("schema version {version}"));
+        drop(app);
+        // A database a newer release migrated: this one stays not ready.
+        db.collection::<mongodb::bson::Document>("meta")
+            .update_one(
+                mongodb::bson::doc! {"_id": "schema"},
+                mongodb::bson::doc! {"$set": {"version": version + 1}},
+            )
+            .await
+            .unwrap();
+        let app = Application::build(&settings).await.unwrap();
+        let check = wait_for_migrations(&app, |c| c.detail.contains("newer")).await;
+        assert!(!check.ready, "{check:?}");
+        assert!(
+            check
+                .detail
+                .contains(&format!("schema version {}", version + 1)),
+            "{check:?}"
+        );
+        db.drop().await.unwrap();
+    }
 }

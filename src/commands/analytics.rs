@@ -9,8 +9,7 @@ use crate::cli::AnalyticsCommand;
 use crate::config::{ServeArgs, Settings, StoreArgs};
 use crate::cx::aggregator::{Aggregator, CONSUMER};
 use crate::cx::Cx;
-use crate::store::sqlite::SqliteStore;
-use crate::store::{StatementQuery, Store};
+use crate::store::{open_store, StatementQuery};
 
 pub async fn run(store_args: &StoreArgs, command: &AnalyticsCommand) -> anyhow::Result<()> {
     match command {
@@ -20,7 +19,7 @@ pub async fn run(store_args: &StoreArgs, command: &AnalyticsCommand) -> anyhow::
 
 async fn rebuild(store_args: &StoreArgs) -> anyhow::Result<()> {
     let settings = Settings::load(store_args, &ServeArgs::default())?;
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&settings.data_dir)?);
+    let store = open_store(&settings.store).await?;
     // The newest statement's log position sizes the progress bar.
     let newest = store
         .query(&StatementQuery {

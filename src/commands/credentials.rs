@@ -9,7 +9,7 @@ use crate::store::open_store;
 
 pub async fn run(store_args: &StoreArgs, command: &CredentialsCommand) -> anyhow::Result<()> {
     let settings = Settings::load(store_args, &ServeArgs::default())?;
-    let store = open_store(&settings).await?;
+    let store = open_store(&settings.store).await?;
     let store = store.as_ref();
     match command {
         CredentialsCommand::Create { name, scopes, json } => {

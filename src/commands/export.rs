@@ -16,7 +16,7 @@ use crate::xapi::XapiVersion;
 pub async fn run(store_args: &StoreArgs, args: &ExportArgs) -> anyhow::Result<()> {
     let settings = Settings::load(store_args, &ServeArgs::default())?;
     let filter = filter(args)?;
-    let store = open_store(&settings).await?;
+    let store = open_store(&settings.store).await?;
     let mut out: Box<dyn Write> = match &args.output {
         Some(path) => Box::new(std::io::BufWriter::new(
             std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,

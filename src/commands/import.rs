@@ -36,7 +36,7 @@ pub async fn run(store_args: &StoreArgs, args: &ImportArgs) -> anyhow::Result<()
         batch_size: args.batch_size,
         authority: import_authority(&home_page),
     };
-    let store = open_store(&settings).await?;
+    let store = open_store(&settings.store).await?;
     let mut importer = Importer::new(Arc::clone(&store), options);
     let started = std::time::Instant::now();
     for path in &args.files {

@@ -23,7 +23,7 @@ use uuid::Uuid;
 use super::facts::{extract, Fact, LogEntry, RecordError};
 use super::index::Index;
 use super::Cx;
-use crate::store::{AggregateCommit, Store, StoreError, StoredStatement};
+use crate::store::{AggregateCommit, Store, StoreError, StoreExt, StoredStatement};
 
 /// The aggregator's consumer name (checkpoint and records).
 pub const CONSUMER: &str = "cx";
@@ -91,43 +91,12 @@ pub fn apply(index: &mut Index, entries: &[(i64, LogEntry)]) {
     }
 }
 
-/// What the persisted records hold.
-enum Records {
-    /// The index they make up.
-    Read(Box<Index>),
-    /// The format of the first record of another format.
-    OtherFormat(u8),
-}
-
-async fn read_records(store: &dyn Store) -> Result<Records, StoreError> {
-    let mut index = Index::default();
-    let mut after = None;
-    loop {
-        let records = store
-            .aggregate_records(CONSUMER, after.clone(), LOAD_PAGE)
-            .await?;
-        let Some((last, _)) = records.last() else {
-            return Ok(Records::Read(Box::new(index)));
-        };
-        after = Some(last.clone());
-        for (key, value) in &records {
-            let id = Uuid::parse_str(key).map_err(|e| StoreError::Backend {
-                backend: "cx",
-                source: anyhow::anyhow!("aggregate record key {key:?}: {e}"),
-            })?;
-            let fact = match Fact::from_record(value) {
-                Ok(fact) => fact,
-                Err(RecordError::OtherFormat { found }) => return Ok(Records::OtherFormat(found)),
-                Err(e) => {
-                    return Err(StoreError::Backend {
-                        backend: "cx",
-                        source: anyhow::anyhow!("aggregate record {key}: {e}"),
-                    })
-                }
-            };
-            index.insert(id, &fact);
-        }
-    }
+/// The persisted records as read: the index they make up, or the format
+/// of the first record of another format.
+#[derive(Default)]
+struct Loaded {
+    index: Index,
+    other_format: Option<u8>,
 }
 
 impl Aggregator {
@@ -137,33 +106,52 @@ impl Aggregator {
     /// the beginning of the log.
     pub async fn load(store: Arc<dyn Store>, cx: Arc<Cx>) -> Result<Aggregator, StoreError> {
         loop {
-            let before = store.checkpoint(CONSUMER).await?;
-            let index = match read_records(store.as_ref()).await? {
-                Records::Read(index) => index,
-                Records::OtherFormat(found) => {
-                    tracing::warn!(
-                        found,
-                        expected = super::facts::RECORD_FORMAT,
-                        "the persisted CX records are of another format; \
-                         rebuilding them from the statement log"
-                    );
-                    store.reset_aggregate(CONSUMER).await?;
-                    continue;
-                }
-            };
-            // Another process may have committed while we read: retry until
-            // the records belong to one checkpoint.
-            if store.checkpoint(CONSUMER).await? == before {
-                *cx.write() = *index;
-                cx.checkpoint.store(before, Ordering::Release);
-                cx.loaded.store(true, Ordering::Release);
-                return Ok(Aggregator {
-                    store,
-                    cx,
-                    persisted: before,
-                    page: PAGE,
-                });
+            // The records all belong to one checkpoint, even when another
+            // process commits while they are read.
+            let (checkpoint, loaded) = store
+                .fold_aggregate(CONSUMER, LOAD_PAGE, |acc: &mut Loaded, key, value| {
+                    if acc.other_format.is_some() {
+                        return Ok(());
+                    }
+                    let id = Uuid::parse_str(key).map_err(|e| StoreError::Backend {
+                        backend: "cx",
+                        source: anyhow::anyhow!("aggregate record key {key:?}: {e}"),
+                    })?;
+                    match Fact::from_record(value) {
+                        Ok(fact) => {
+                            acc.index.insert(id, &fact);
+                            Ok(())
+                        }
+                        Err(RecordError::OtherFormat { found }) => {
+                            acc.other_format = Some(found);
+                            Ok(())
+                        }
+                        Err(e) => Err(StoreError::Backend {
+                            backend: "cx",
+                            source: anyhow::anyhow!("aggregate record {key}: {e}"),
+                        }),
+                    }
+                })
+                .await?;
+            if let Some(found) = loaded.other_format {
+                tracing::warn!(
+                    found,
+                    expected = super::facts::RECORD_FORMAT,
+                    "the persisted CX records are of another format; \
+                     rebuilding them from the statement log"
+                );
+                store.reset_aggregate(CONSUMER).await?;
+                continue;
             }
+            *cx.write() = loaded.index;
+            cx.checkpoint.store(checkpoint, Ordering::Release);
+            cx.loaded.store(true, Ordering::Release);
+            return Ok(Aggregator {
+                store,
+                cx,
+                persisted: checkpoint,
+                page: PAGE,
+            });
         }
     }
 

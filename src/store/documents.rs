@@ -1,8 +1,71 @@
-//! Backend-neutral document types and the precondition rules every backend
-//! applies inside its write (so a check and its write are one atomic step).
+//! Documents: `DocumentStore` (State, Activity Profile and Agent Profile
+//! documents, and canonical Activity definitions), the backend-neutral
+//! document types, and the precondition rules every backend applies inside
+//! its write (so a check and its write are one atomic step).
+//!
+//! # Contract
+//! - `put_document` and `delete_documents` (with an id) check their
+//!   `Precondition` against the current document and write in one atomic
+//!   step: two writers holding the same ETag cannot both win.
+//! - A document is returned byte for byte as written, with the ETag of its
+//!   content; `updated_ms` moves forward on every write, even within one
+//!   millisecond.
+//! - A merge (POST) of JSON objects follows `apply_write`.
+//! - `document_ids` lists a scope's documents by id; a scope without a
+//!   registration lists (and `delete_documents` without an id deletes) the
+//!   documents of every registration.
+//! - `activity_definition` is the canonical definition merged from the
+//!   statements that carried it (`StatementLog::insert_statements` records it
+//!   in the statements' atomic step): merged when the sender may define
+//!   Activities, otherwise recorded only if none is known yet.
+
+use async_trait::async_trait;
 
 use super::StoreError;
 use crate::xapi::document::{self, DocumentKind};
+
+#[async_trait]
+pub trait DocumentStore: Send + Sync + 'static {
+    /// The canonical definition of an Activity, merged from the statements
+    /// that carried it.
+    async fn activity_definition(
+        &self,
+        activity_id: &str,
+    ) -> Result<Option<serde_json::Value>, StoreError>;
+
+    async fn document(
+        &self,
+        scope: &DocumentScope,
+        id: &str,
+    ) -> Result<Option<Document>, StoreError>;
+
+    /// Ids, with their last change (ms), of the documents in `scope`
+    /// changed after `since_ms`, ordered by id.
+    async fn document_ids(
+        &self,
+        scope: &DocumentScope,
+        since_ms: Option<i64>,
+    ) -> Result<Vec<(String, i64)>, StoreError>;
+
+    /// Writes one document after checking `precondition` against it, in one
+    /// atomic step. Returns the document as stored.
+    async fn put_document(
+        &self,
+        scope: &DocumentScope,
+        id: &str,
+        write: DocumentWrite,
+        precondition: Precondition,
+    ) -> Result<Document, StoreError>;
+
+    /// Deletes one document (`Some(id)`, after checking `precondition`) or
+    /// every document in `scope`.
+    async fn delete_documents(
+        &self,
+        scope: &DocumentScope,
+        id: Option<&str>,
+        precondition: Precondition,
+    ) -> Result<(), StoreError>;
+}
 
 /// Where a document lives. For the State resource `activity`, `agent` (IFI
 /// key) and `registration` locate it; profiles use `activity` or `agent`.
@@ -84,7 +147,7 @@ impl Precondition {
 }
 
 /// The document a write produces from the current one.
-pub fn apply_write(
+pub(crate) fn apply_write(
     current: Option<&Document>,
     write: DocumentWrite,
     now_ms: i64,

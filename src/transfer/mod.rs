@@ -5,6 +5,3 @@
 pub mod export;
 pub mod import;
 pub mod source;
-
-#[cfg(test)]
-mod import_parity;

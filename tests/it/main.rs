@@ -6,6 +6,7 @@
 
 mod analytics;
 mod helpers;
+mod import_parity;
 mod mongo;
 mod ops;
 mod transfer;

@@ -4,14 +4,21 @@
 //! in one transaction; two racing creations collide on the unique index and
 //! the loser runs again against the winner's document.
 
+use async_trait::async_trait;
 use futures_util::TryStreamExt;
 use mongodb::bson::{doc, spec::BinarySubtype, Binary, Document as BsonDocument};
 use mongodb::options::Hint;
 use mongodb::{ClientSession, Collection};
+use serde_json::Value;
 
-use super::{get_i64, get_str, map_error, now_ms, TxnError};
+use super::error::{corrupt, get_i64, get_str, map_error};
+use super::schema::DOCUMENT_KEY_INDEX;
+use super::transaction::{in_transaction, TxnError};
+use super::{now_ms, MongoStore};
 use crate::store::documents::apply_write;
-use crate::store::{Document, DocumentScope, DocumentWrite, Precondition, StoreError};
+use crate::store::{
+    Document, DocumentScope, DocumentStore, DocumentWrite, Precondition, StoreError,
+};
 
 fn key(scope: &DocumentScope, id: &str) -> BsonDocument {
     doc! {
@@ -41,7 +48,7 @@ fn to_document(d: &BsonDocument) -> Result<Document, StoreError> {
         content_type: get_str(d, "content_type")?.to_owned(),
         content: d
             .get_binary_generic("content")
-            .map_err(|_| super::corrupt("content"))?
+            .map_err(|_| corrupt("content"))?
             .clone(),
         etag: get_str(d, "etag")?.to_owned(),
         updated_ms: get_i64(d, "updated")?,
@@ -76,7 +83,7 @@ pub(super) async fn ids(
         .find(filter)
         .projection(doc! {"doc_id": 1, "updated": 1})
         .sort(doc! {"doc_id": 1})
-        .hint(Hint::Name(super::DOCUMENT_KEY_INDEX.into()))
+        .hint(Hint::Name(DOCUMENT_KEY_INDEX.into()))
         .await
         .map_err(map_error)?
         .try_collect()
@@ -152,4 +159,65 @@ pub(super) async fn delete(
         }
     }
     Ok(())
+}
+
+#[async_trait]
+impl DocumentStore for MongoStore {
+    async fn activity_definition(&self, activity_id: &str) -> Result<Option<Value>, StoreError> {
+        let c = self.ready()?;
+        match c
+            .activities
+            .find_one(doc! {"_id": activity_id})
+            .await
+            .map_err(map_error)?
+        {
+            Some(d) => serde_json::from_str(get_str(&d, "definition")?)
+                .map(Some)
+                .map_err(|_| corrupt("definition")),
+            None => Ok(None),
+        }
+    }
+
+    async fn document(
+        &self,
+        scope: &DocumentScope,
+        id: &str,
+    ) -> Result<Option<Document>, StoreError> {
+        let c = self.ready()?;
+        read(&c.documents, None, scope, id).await
+    }
+
+    async fn document_ids(
+        &self,
+        scope: &DocumentScope,
+        since_ms: Option<i64>,
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        let c = self.ready()?;
+        ids(&c.documents, scope, since_ms).await
+    }
+
+    async fn put_document(
+        &self,
+        scope: &DocumentScope,
+        id: &str,
+        write: DocumentWrite,
+        precondition: Precondition,
+    ) -> Result<Document, StoreError> {
+        let c = self.ready()?.clone();
+        in_transaction!(self, |session| {
+            put(session, &c.documents, scope, id, &write, &precondition).await
+        })
+    }
+
+    async fn delete_documents(
+        &self,
+        scope: &DocumentScope,
+        id: Option<&str>,
+        precondition: Precondition,
+    ) -> Result<(), StoreError> {
+        let c = self.ready()?.clone();
+        in_transaction!(self, |session| {
+            delete(session, &c.documents, scope, id, &precondition).await
+        })
+    }
 }

@@ -6,6 +6,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use async_trait::async_trait;
 use futures_util::TryStreamExt;
 use mongodb::bson::{doc, spec::BinarySubtype, Binary, Bson, Document as BsonDocument};
 use mongodb::options::Hint;
@@ -13,9 +14,13 @@ use mongodb::ClientSession;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::{get_i64, get_str, map_error, now_ms, to_stored, Collections, TxnError};
+use super::error::{corrupt, get_i64, get_str, map_error};
+use super::schema::{LOG_ORDER_INDEX, TERMS_INDEX, VOIDS_INDEX};
+use super::transaction::{in_transaction, TxnError, WRITE_WINDOW_MS};
+use super::{now_ms, Collections, MongoStore};
 use crate::store::{
-    query_terms, term_keys, Attachment, NewStatement, StatementPage, StatementQuery, StoreError,
+    query_terms, term_keys, Attachment, NewStatement, StatementLog, StatementPage, StatementQuery,
+    StoreError, StoredStatement,
 };
 use crate::xapi::activity::{defined_activities, merge_definition};
 use crate::xapi::datatypes::format_timestamp;
@@ -232,7 +237,7 @@ async fn voided_early(
         .statements
         .find(doc! {"voids": {"$in": sids}})
         .projection(doc! {"voids": 1})
-        .hint(Hint::Name(super::VOIDS_INDEX.into()))
+        .hint(Hint::Name(VOIDS_INDEX.into()))
         .session(&mut *session)
         .await?;
     while let Some(d) = cursor.next(&mut *session).await.transpose()? {
@@ -421,15 +426,15 @@ pub(super) fn plan(q: &StatementQuery, snapshot: i64) -> FindPlan {
         filter,
         sort: doc! {"_id": if q.ascending { 1 } else { -1 }},
         hint: if terms.is_empty() {
-            super::LOG_ORDER_INDEX
+            LOG_ORDER_INDEX
         } else {
-            super::TERMS_INDEX
+            TERMS_INDEX
         },
         limit: i64::try_from(q.limit.max(1) + 1).unwrap_or(i64::MAX),
     }
 }
 
-pub(super) async fn query(
+pub(super) async fn query_page(
     c: &Collections,
     q: &StatementQuery,
 ) -> Result<StatementPage, StoreError> {
@@ -455,4 +460,112 @@ pub(super) async fn query(
         q.limit.max(1),
         snapshot,
     ))
+}
+
+fn to_stored(d: &BsonDocument) -> Result<StoredStatement, StoreError> {
+    Ok(StoredStatement {
+        seq: get_i64(d, "_id")?,
+        id: Uuid::parse_str(get_str(d, "sid")?).map_err(|_| corrupt("sid"))?,
+        stored_ms: get_i64(d, "stored")?,
+        voided: d.get_bool("voided").unwrap_or(false),
+        json: get_str(d, "json")?.to_owned(),
+    })
+}
+
+#[async_trait]
+impl StatementLog for MongoStore {
+    async fn insert_statements(
+        &self,
+        batch: Vec<NewStatement>,
+        attachments: Vec<Attachment>,
+    ) -> Result<Vec<Uuid>, StoreError> {
+        let c = self.ready()?.clone();
+        let _serial = self.write_lock.lock().await;
+        let plan = prepare(&batch)?;
+        in_transaction!(self, |session| {
+            insert(session, &c, &batch, &plan, &attachments).await
+        })
+    }
+
+    async fn statement(&self, id: Uuid) -> Result<Option<StoredStatement>, StoreError> {
+        let c = self.ready()?;
+        c.statements
+            .find_one(doc! {"sid": id.to_string()})
+            .await
+            .map_err(map_error)?
+            .as_ref()
+            .map(to_stored)
+            .transpose()
+    }
+
+    async fn query(&self, query: &StatementQuery) -> Result<StatementPage, StoreError> {
+        let c = self.ready()?;
+        query_page(c, query).await
+    }
+
+    async fn attachments(&self, sha2: &[String]) -> Result<Vec<Attachment>, StoreError> {
+        let c = self.ready()?;
+        let found: Vec<BsonDocument> = c
+            .attachments
+            .find(doc! {"_id": {"$in": sha2}})
+            .await
+            .map_err(map_error)?
+            .try_collect()
+            .await
+            .map_err(map_error)?;
+        let mut out = Vec::with_capacity(found.len());
+        // In the order asked for, like the embedded store.
+        for hash in sha2 {
+            if let Some(d) = found.iter().find(|d| d.get_str("_id") == Ok(hash)) {
+                out.push(Attachment {
+                    sha2: hash.clone(),
+                    content_type: get_str(d, "content_type")?.to_owned(),
+                    data: d
+                        .get_binary_generic("data")
+                        .map_err(|_| corrupt("data"))?
+                        .clone(),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every later write gets a `stored` strictly greater than the newest
+    /// committed one (see `statements::allocate`), and a write in flight
+    /// becomes visible within `WRITE_WINDOW_MS` of taking its `stored` or
+    /// never. So both the newest committed `stored` and
+    /// now - `WRITE_WINDOW_MS` are safe; the later of the two is answered.
+    async fn consistent_through(&self) -> Result<i64, StoreError> {
+        let c = self.ready()?;
+        let counter = c
+            .counters
+            .find_one(doc! {"_id": LOG_COUNTER})
+            .await
+            .map_err(map_error)?;
+        let floor = now_ms() - WRITE_WINDOW_MS;
+        Ok(match counter {
+            Some(d) => get_i64(&d, "stored")?.max(floor),
+            None => floor,
+        })
+    }
+
+    async fn log_after(
+        &self,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<StoredStatement>, StoreError> {
+        let c = self.ready()?;
+        let docs: Vec<BsonDocument> = c
+            .statements
+            .find(doc! {"_id": {"$gt": after}})
+            .sort(doc! {"_id": 1})
+            .hint(Hint::Name(LOG_ORDER_INDEX.into()))
+            .limit(i64::try_from(limit).unwrap_or(i64::MAX))
+            .await
+            .map_err(map_error)?
+            .try_collect()
+            .await
+            .map_err(map_error)?;
+        docs.iter().map(to_stored).collect()
+    }
 }

@@ -5,13 +5,17 @@
 //! instances folding the same log never interleave partial states: the
 //! first commit from a checkpoint wins, the others are refused.
 
+use async_trait::async_trait;
 use futures_util::TryStreamExt;
 use mongodb::bson::{doc, spec::BinarySubtype, Binary, Document as BsonDocument};
 use mongodb::options::Hint;
 use mongodb::ClientSession;
 
-use super::{get_i64, get_str, map_error, Collections, TxnError, AGGREGATE_KEY_INDEX};
-use crate::store::{AggregateCommit, StoreError};
+use super::error::{corrupt, get_i64, get_str, map_error};
+use super::schema::AGGREGATE_KEY_INDEX;
+use super::transaction::{in_transaction, TxnError};
+use super::{Collections, MongoStore};
+use crate::store::{AggregateCommit, ConsumerState, StoreError};
 
 pub(super) async fn records(
     c: &Collections,
@@ -39,14 +43,14 @@ pub(super) async fn records(
             Ok((
                 get_str(d, "key")?.to_owned(),
                 d.get_binary_generic("value")
-                    .map_err(|_| super::corrupt("value"))?
+                    .map_err(|_| corrupt("value"))?
                     .clone(),
             ))
         })
         .collect()
 }
 
-pub(super) async fn commit(
+pub(super) async fn apply_commit(
     session: &mut ClientSession,
     c: &Collections,
     consumer: &str,
@@ -118,4 +122,46 @@ pub(super) async fn reset(
         .session(&mut *session)
         .await?;
     Ok(())
+}
+
+#[async_trait]
+impl ConsumerState for MongoStore {
+    async fn checkpoint(&self, consumer: &str) -> Result<i64, StoreError> {
+        let c = self.ready()?;
+        match c
+            .checkpoints
+            .find_one(doc! {"_id": consumer})
+            .await
+            .map_err(map_error)?
+        {
+            Some(d) => get_i64(&d, "seq"),
+            None => Ok(0),
+        }
+    }
+
+    async fn aggregate_records(
+        &self,
+        consumer: &str,
+        after_key: Option<String>,
+        limit: usize,
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let c = self.ready()?;
+        records(c, consumer, after_key, limit).await
+    }
+
+    async fn commit_aggregate(
+        &self,
+        consumer: &str,
+        commit: AggregateCommit,
+    ) -> Result<bool, StoreError> {
+        let c = self.ready()?.clone();
+        in_transaction!(self, |session| {
+            apply_commit(session, &c, consumer, &commit).await
+        })
+    }
+
+    async fn reset_aggregate(&self, consumer: &str) -> Result<(), StoreError> {
+        let c = self.ready()?.clone();
+        in_transaction!(self, |session| reset(session, &c, consumer).await)
+    }
 }

@@ -12,15 +12,15 @@ use base64::Engine;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::import::{import_authority, ImportOptions, Importer};
-use super::source;
-use crate::auth::{create_credential, Authenticator, Scope};
-use crate::health::Health;
-use crate::http::{self, AppState, Limits};
-use crate::metrics::Metrics;
-use crate::store::sqlite::SqliteStore;
-use crate::store::Store;
-use crate::xapi::XapiVersion;
+use trellis::auth::{create_credential, Authenticator, Scope};
+use trellis::health::Health;
+use trellis::http::{self, AppState, Limits};
+use trellis::metrics::Metrics;
+use trellis::store::sqlite::SqliteStore;
+use trellis::store::Store;
+use trellis::transfer::import::{import_authority, ImportOptions, Importer};
+use trellis::transfer::source;
+use trellis::xapi::XapiVersion;
 
 const VOIDED: &str = "http://adlnet.gov/expapi/verbs/voided";
 
@@ -50,7 +50,7 @@ fn statement(extra: &str) -> String {
 fn attachment(extra: &str) -> String {
     format!(
         r#", "attachments": [{{"usageType": "http://example.com/usage/{{u}}", "display": {{"en-US": "a"}}, "contentType": "text/plain", "length": 5, "sha2": "{}"{extra}}}]"#,
-        crate::ingest::sha2_hex(b"hello", "")
+        trellis::ingest::sha2_hex(b"hello", "")
     )
 }
 
@@ -108,7 +108,7 @@ fn cases(seed: &Seed) -> Vec<Case> {
         case(
             "a signature without its JWS part",
             statement(&attachment(r#", "fileUrl": "http://example.com/sig""#))
-                .replace("http://example.com/usage/{u}", crate::xapi::statement::SIGNATURE_USAGE)
+                .replace("http://example.com/usage/{u}", trellis::xapi::statement::SIGNATURE_USAGE)
                 .replace("text/plain", "application/octet-stream"),
             false,
         ),
@@ -152,7 +152,7 @@ async fn posted(version: XapiVersion, bodies: &[String]) -> Vec<bool> {
         declared_versions: Default::default(),
         metrics: Metrics::new().unwrap(),
         health: Health::new(),
-        cx: Arc::new(crate::cx::Cx::new(Default::default())),
+        cx: Arc::new(trellis::cx::Cx::new(Default::default())),
     });
     let app = init_service(App::new().app_data(state).configure(http::configure)).await;
     let auth = format!("Basic {}", STANDARD.encode(format!("{KEY}:{SECRET}")));
@@ -268,7 +268,7 @@ fn the_cases_parse_as_json_except_the_repeated_key() {
     for case in cases(&seed) {
         let parsed = serde_json::from_str::<Value>(&case.json);
         assert!(parsed.is_ok(), "{}: {}", case.name, case.json);
-        let strict = crate::xapi::json::from_slice(case.json.as_bytes());
+        let strict = trellis::xapi::json::from_slice(case.json.as_bytes());
         assert_eq!(
             strict.is_err(),
             case.name == "a repeated key",
