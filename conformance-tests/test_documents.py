@@ -5,8 +5,6 @@ resource it checks. What only one resource does is in test_state.py, test_activi
 test_agent_profile.py; concurrency (ETag, If-Match, If-None-Match, 409) is in test_concurrency.py.
 """
 
-import time
-
 import pytest
 
 from document_support import (ACTIVITY_RESOURCES, AGENT_RESOURCES, BAD_SINCE, DOC_RESOURCES, JSON, METHODS,
@@ -287,12 +285,11 @@ def test_since_returns_only_documents_stored_or_updated_after_it(docs, xapi):
     updated after that timestamp (exclusive) are returned."""
     docs.create("before", {"n": 1})
     docs.create("updated-later", {"n": 2})
-    # The API shows a document's modification time to the second only, so nothing can be
-    # polled here: the pauses keep `since` apart from the modifications on either side even if
-    # the server keeps documents' and statements' times at different precisions.
-    time.sleep(0.05)
-    since = server_now(xapi)
-    time.sleep(0.05)
+    # Two readings of the server's clock, each past the one before: `since` is then later than
+    # the two modifications above whatever the precision of their times, and the next ones are
+    # later than `since`.
+    since = xapi.wait_past(xapi.server_now())
+    xapi.wait_past(since)
     docs.create("after", {"n": 3})
     assert docs.post("updated-later", {"m": 1}).status_code == 204
     assert sorted(docs.ids(since=since)) == ["after", "updated-later"]
