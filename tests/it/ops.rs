@@ -219,13 +219,11 @@ fn sigterm_during_a_load_of_posts_loses_no_acknowledged_statement() {
         || (acknowledged.lock().unwrap().len() >= 500).then_some(()),
     );
     let status = server.terminate();
-    let at_signal = acknowledged.lock().unwrap().len();
     stop.store(true, Ordering::Release);
     for w in workers {
         w.join().unwrap();
     }
     assert!(status.success(), "trellis exited with {status}");
-    assert!(at_signal >= 500, "load too small: {at_signal}");
 
     let app = Spawn::new(dir.path()).in_process();
     let stored: HashSet<String> = app.statement_ids("").into_iter().collect();
