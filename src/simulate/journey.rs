@@ -35,6 +35,8 @@ const GOODWILL_REFUND: f64 = 0.1;
 /// purchase), and after dropping out or failing.
 const NEXT_AFTER_PASS: f64 = 0.4;
 const NEXT_OTHERWISE: f64 = 0.1;
+/// The mean wait before the next course, in days.
+const NEXT_GAP_DAYS: f64 = 20.0;
 
 /// Who a statement is by.
 #[derive(Debug, Clone, PartialEq)]
@@ -413,8 +415,9 @@ pub fn learner(
         if !j.rng.chance(next) {
             break;
         }
-        // The next course starts some days later.
-        t += (j.rng.exponential(6.0) * DAY as f64) as i64 + HOUR;
+        // The next course is bought weeks later (lifetime value keeps
+        // growing months after the first purchase).
+        t += (j.rng.exponential(NEXT_GAP_DAYS) * DAY as f64) as i64 + HOUR;
     }
     let mut out = j.out;
     out.retain(|e| e.at_ms < period.end_ms);
