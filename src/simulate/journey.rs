@@ -186,8 +186,8 @@ impl Journey<'_> {
         self.out.push(void(at_ms, id, target));
     }
 
-    /// The checkout before an enrolment: the purchase's id and amount, or
-    /// None for a free enrolment or a defective record (nothing to refund).
+    /// The checkout before an enrolment: the purchase's id, or None for a
+    /// free enrolment or a defective record (nothing to refund).
     fn checkout(&mut self, t: i64, c: u16, course: &Course, reg: Option<Uuid>) -> Option<Uuid> {
         if self.rng.chance(SCHOLARSHIP) {
             return None;

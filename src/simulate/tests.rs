@@ -304,8 +304,9 @@ fn learners_buy_at_enrolment_some_get_refunds_and_finishers_buy_again() {
         .count();
     assert!(void_purchases > 0);
 
-    // Each purchase comes seconds before its enrolment, of the same course;
-    // a few enrolments are free.
+    // A purchase comes seconds before its enrolment, of the same course (a
+    // copy whose voiding falls after the period may follow); a few
+    // enrolments are free.
     let mut per_registration: HashMap<String, Vec<&Value>> = HashMap::new();
     for s in counted().filter(|s| s["verb"]["id"] == PURCHASE_VERB) {
         per_registration.entry(registration(s)).or_default().push(s);
@@ -321,9 +322,12 @@ fn learners_buy_at_enrolment_some_get_refunds_and_finishers_buy_again() {
                 .map_or(&[][..], |v| v);
             for s in all {
                 assert_eq!(s["object"]["id"], e["object"]["id"]);
-                assert!((0..=20_000).contains(&(ms(e) - ms(s))));
             }
-            all.len() == 1
+            let first = all.iter().map(|s| ms(s)).min();
+            if let Some(first) = first {
+                assert!((2_000..=20_000).contains(&(ms(e) - first)));
+            }
+            first.is_some()
         })
         .count();
     let free = enrolments.len() - paid;
