@@ -185,7 +185,7 @@ fn analytics_answer_hand_computed_values_survive_voiding_and_rebuild() {
     app.stop();
     let out = Cli::run(dir.path(), &["analytics", "rebuild"]);
     assert!(
-        out.contains("Rebuilt the analytics state: 7 counted statements"),
+        out.contains("Rebuilt the analytics state: 10 counted statements"),
         "{out}"
     );
     let app = Spawn::new(dir.path()).in_process();
