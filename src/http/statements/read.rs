@@ -5,6 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::Value;
 
 use super::more::more_link;
+use super::ownership::{may_read, not_found};
 use super::query::{parse_get, GetRequest};
 use crate::auth::{Principal, ReadAccess};
 use crate::http::error::ApiError;
@@ -46,24 +47,16 @@ pub(super) async fn get_inner(
             format,
             attachments,
         } => {
-            let found = state
+            let stored = state
                 .store
                 .statement(id)
                 .await?
-                .filter(|s| s.voided == voided);
-            let stored = found.ok_or_else(|| {
-                ApiError::NotFound(if voided {
-                    format!("no voided statement {id}")
-                } else {
-                    format!("no statement {id}")
-                })
-            })?;
+                .filter(|s| s.voided == voided)
+                .ok_or_else(|| not_found(id, voided))?;
             let mut value: Value =
                 serde_json::from_str(&stored.json).map_err(|e| ApiError::Internal(e.into()))?;
-            if access == ReadAccess::OnlyMine && !authored_by(&value, principal) {
-                return Err(ApiError::NotFound(
-                    "no statement with that id was sent with this credential".into(),
-                ));
+            if !may_read(principal, &value) {
+                return Err(not_found(id, voided));
             }
             format::apply(&mut value, format, languages);
             let json = serde_json::to_string(&value).map_err(|e| ApiError::Internal(e.into()))?;
@@ -92,13 +85,6 @@ pub(super) async fn get_inner(
             Ok(response)
         }
     }
-}
-
-fn authored_by(statement: &Value, principal: &Principal) -> bool {
-    statement
-        .pointer("/authority/account/name")
-        .and_then(Value::as_str)
-        == Some(principal.key.as_str())
 }
 
 /// The StatementResult JSON; `exact` pages are assembled from the stored
