@@ -3,6 +3,7 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::Value;
+use uuid::Uuid;
 
 use super::more::more_link;
 use super::ownership::{may_read, not_found};
@@ -133,23 +134,14 @@ async fn respond(
             .content_type("application/json")
             .body(json));
     }
-    let mut hashes: Vec<String> = Vec::new();
-    for s in statements {
-        for a in s
-            .get("attachments")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            if let Some(h) = a.get("sha2").and_then(Value::as_str) {
-                let h = h.to_ascii_lowercase();
-                if !hashes.contains(&h) {
-                    hashes.push(h);
-                }
-            }
-        }
-    }
-    let content = state.store.attachments(&hashes).await?;
+    // Only what these statements' own requests (or credentials) carried:
+    // a declared hash alone never reaches another credential's content.
+    let ids: Vec<Uuid> = statements
+        .iter()
+        .filter_map(|s| s.get("id").and_then(Value::as_str))
+        .filter_map(|id| Uuid::parse_str(id).ok())
+        .collect();
+    let content = state.store.attachments(&ids).await?;
     let (content_type, body) = multipart::build_response(&json, &content);
     Ok(HttpResponse::Ok().content_type(content_type).body(body))
 }
