@@ -46,7 +46,7 @@ macro_rules! operations {
                 InsertStatements => insert_statements(batch: Vec<NewStatement>, attachments: Vec<Attachment>) -> Vec<Uuid>;
                 Statement => statement(id: Uuid) -> Option<StoredStatement>;
                 Query => query(query: &StatementQuery) -> StatementPage;
-                Attachments => attachments(sha2: &[String]) -> Vec<Attachment>;
+                Attachments => attachments(statements: &[Uuid]) -> Vec<Attachment>;
                 ConsistentThrough => consistent_through() -> i64;
                 LogAfter => log_after(after: i64, limit: usize) -> Vec<StoredStatement>;
             }

@@ -45,9 +45,11 @@ pub trait StatementLog: Send + Sync + 'static {
     /// One page of the statements matching `query` (voided ones excluded).
     async fn query(&self, query: &StatementQuery) -> Result<StatementPage, StoreError>;
 
-    /// Attachment content for the given hashes, in the order asked for
-    /// (unknown hashes are skipped).
-    async fn attachments(&self, sha2: &[String]) -> Result<Vec<Attachment>, StoreError>;
+    /// The attachment content the readers of `statements` may get with
+    /// them, each hash once: content carried by a statement's own request,
+    /// or sent earlier by the statement's credential
+    /// (`store::attachment_access`). A declared `sha2` alone grants nothing.
+    async fn attachments(&self, statements: &[Uuid]) -> Result<Vec<Attachment>, StoreError>;
 
     /// Milliseconds up to which every stored statement is visible.
     async fn consistent_through(&self) -> Result<i64, StoreError>;

@@ -2,7 +2,8 @@
 //! and the backend-neutral types they speak.
 //!
 //! # Layout
-//! - `log`: `StatementLog`, statements, attachments and the log order.
+//! - `log`: `StatementLog`, statements, attachments and the log order;
+//!   `attachment_access`: which statements' readers get an attachment.
 //! - `documents`: `DocumentStore`, documents and Activity definitions.
 //! - `credentials`: `CredentialStore`.
 //! - `consumers`: `ConsumerState`, checkpoints and aggregate records of log
@@ -27,6 +28,7 @@
 //! version, which readiness reports. This module never reads configuration:
 //! `StoreSettings` is built by `config`.
 
+mod attachment_access;
 pub mod consumers;
 pub mod contract;
 pub mod credentials;

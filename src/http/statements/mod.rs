@@ -5,6 +5,7 @@
 
 mod alternate;
 mod more;
+mod ownership;
 mod query;
 mod read;
 mod write;

@@ -3,8 +3,10 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::Value;
+use uuid::Uuid;
 
 use super::more::more_link;
+use super::ownership::{may_read, not_found};
 use super::query::{parse_get, GetRequest};
 use crate::auth::{Principal, ReadAccess};
 use crate::http::error::ApiError;
@@ -46,24 +48,16 @@ pub(super) async fn get_inner(
             format,
             attachments,
         } => {
-            let found = state
+            let stored = state
                 .store
                 .statement(id)
                 .await?
-                .filter(|s| s.voided == voided);
-            let stored = found.ok_or_else(|| {
-                ApiError::NotFound(if voided {
-                    format!("no voided statement {id}")
-                } else {
-                    format!("no statement {id}")
-                })
-            })?;
+                .filter(|s| s.voided == voided)
+                .ok_or_else(|| not_found(id, voided))?;
             let mut value: Value =
                 serde_json::from_str(&stored.json).map_err(|e| ApiError::Internal(e.into()))?;
-            if access == ReadAccess::OnlyMine && !authored_by(&value, principal) {
-                return Err(ApiError::NotFound(
-                    "no statement with that id was sent with this credential".into(),
-                ));
+            if !may_read(principal, &value) {
+                return Err(not_found(id, voided));
             }
             format::apply(&mut value, format, languages);
             let json = serde_json::to_string(&value).map_err(|e| ApiError::Internal(e.into()))?;
@@ -92,13 +86,6 @@ pub(super) async fn get_inner(
             Ok(response)
         }
     }
-}
-
-fn authored_by(statement: &Value, principal: &Principal) -> bool {
-    statement
-        .pointer("/authority/account/name")
-        .and_then(Value::as_str)
-        == Some(principal.key.as_str())
 }
 
 /// The StatementResult JSON; `exact` pages are assembled from the stored
@@ -147,23 +134,14 @@ async fn respond(
             .content_type("application/json")
             .body(json));
     }
-    let mut hashes: Vec<String> = Vec::new();
-    for s in statements {
-        for a in s
-            .get("attachments")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            if let Some(h) = a.get("sha2").and_then(Value::as_str) {
-                let h = h.to_ascii_lowercase();
-                if !hashes.contains(&h) {
-                    hashes.push(h);
-                }
-            }
-        }
-    }
-    let content = state.store.attachments(&hashes).await?;
+    // Only what these statements' own requests (or credentials) carried:
+    // a declared hash alone never reaches another credential's content.
+    let ids: Vec<Uuid> = statements
+        .iter()
+        .filter_map(|s| s.get("id").and_then(Value::as_str))
+        .filter_map(|id| Uuid::parse_str(id).ok())
+        .collect();
+    let content = state.store.attachments(&ids).await?;
     let (content_type, body) = multipart::build_response(&json, &content);
     Ok(HttpResponse::Ok().content_type(content_type).body(body))
 }

@@ -6,6 +6,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use uuid::Uuid;
 
 use super::alternate::alternate_syntax;
+use super::ownership::check_voiding;
 use crate::auth::Principal;
 use crate::http::body::read_limited;
 use crate::http::error::ApiError;
@@ -188,6 +189,7 @@ async fn parse_and_store(
     *attempted = submission.len();
     let options = Options::statement_resource(version, sender, state.limits.max_batch);
     let batch = ingest::prepare(submission, parts, &options)?;
+    check_voiding(state, principal, &batch.statements).await?;
     Ok(state
         .store
         .insert_statements(batch.statements, batch.attachments)

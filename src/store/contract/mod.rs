@@ -5,6 +5,7 @@
 //! test script starts); its schema tests call `migration`'s check.
 #![cfg(any(test, feature = "contract-tests"))]
 
+mod attachments;
 mod consumers;
 mod documents;
 mod migration;
@@ -13,6 +14,7 @@ mod statements;
 use serde_json::json;
 use uuid::Uuid;
 
+pub use attachments::*;
 pub use consumers::*;
 pub use documents::*;
 pub use migration::*;
@@ -28,6 +30,7 @@ pub async fn run_all(store: &dyn Store) {
     batch_is_atomic(store).await;
     voiding_marks_the_target(store).await;
     voiding_a_voiding_statement_is_rejected(store).await;
+    attachments_go_only_with_statements_that_carried_them_or_their_sender(store).await;
     queries_filter_by_agent_and_verb(store).await;
     statement_refs_answer_the_filters_of_their_target(store).await;
     pagination_is_stable_while_statements_arrive(store).await;

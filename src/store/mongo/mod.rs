@@ -4,6 +4,8 @@
 //! # Layout
 //! - `statements`: the statement log (one document per statement, `_id` =
 //!   log position), the write path in one transaction, and query filters.
+//! - `attachments`: attachment content and who may get it (grants,
+//!   senders; migration 2).
 //! - `documents`: State / Activity Profile / Agent Profile documents and
 //!   canonical Activity definitions.
 //! - `credentials`, `consumers` (checkpoints and aggregate records).
@@ -29,6 +31,7 @@
 //!   byte for byte, including extension keys with `.` or a leading `$`.
 //! - Every query runs on an index created at start (`schema`).
 
+mod attachments;
 mod consumers;
 mod credentials;
 mod documents;
@@ -100,6 +103,7 @@ impl MongoSettings {
 /// The collections, typed for raw BSON documents.
 #[derive(Clone)]
 struct Collections {
+    db: Database,
     statements: Collection<BsonDocument>,
     counters: Collection<BsonDocument>,
     attachments: Collection<BsonDocument>,
@@ -113,6 +117,7 @@ struct Collections {
 impl Collections {
     fn new(db: &Database) -> Collections {
         Collections {
+            db: db.clone(),
             statements: db.collection("statements"),
             counters: db.collection("counters"),
             attachments: db.collection("attachments"),

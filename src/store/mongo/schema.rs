@@ -35,10 +35,16 @@ pub(super) struct Migration {
 
 /// Every migration, in order: entry N (counting from 1) takes the schema
 /// from version N-1 to version N.
-pub(super) const MIGRATIONS: &[Migration] = &[Migration {
-    name: "the indexes of the first release",
-    run: |db| Box::pin(create_indexes(db)),
-}];
+pub(super) const MIGRATIONS: &[Migration] = &[
+    Migration {
+        name: "the indexes of the first release",
+        run: |db| Box::pin(create_indexes(db)),
+    },
+    Migration {
+        name: "attachment grants and senders",
+        run: |db| Box::pin(super::attachments::migrate(db)),
+    },
+];
 
 /// The document holding the schema version, in the collection `meta`.
 const SCHEMA_DOCUMENT: &str = "schema";
@@ -213,8 +219,10 @@ mod tests {
     /// Builds a database of each version older than the newest, with the
     /// data `contract::fixture_data_survives_migration` expects: entry N is
     /// at version N.
-    const OLDER_VERSIONS: &[for<'a> fn(&'a Database) -> BoxFuture<'a, ()>] =
-        &[|db| Box::pin(v0_unversioned(db))];
+    const OLDER_VERSIONS: &[for<'a> fn(&'a Database) -> BoxFuture<'a, ()>] = &[
+        |db| Box::pin(v0_unversioned(db)),
+        |db| Box::pin(v1_initial(db)),
+    ];
 
     fn binary(bytes: &[u8]) -> Binary {
         Binary {
@@ -290,6 +298,12 @@ mod tests {
             doc! {"consumer": "cx", "key": VOIDED, "value": binary(b"{}")},
         )
         .await;
+    }
+
+    /// A database at version 1: the documents of `v0_unversioned` (its
+    /// indexes are migration 1's).
+    async fn v1_initial(db: &Database) {
+        v0_unversioned(db).await;
     }
 
     #[test]

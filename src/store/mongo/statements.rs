@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
 use futures_util::TryStreamExt;
-use mongodb::bson::{doc, spec::BinarySubtype, Binary, Bson, Document as BsonDocument};
+use mongodb::bson::{doc, Bson, Document as BsonDocument};
 use mongodb::options::Hint;
 use mongodb::ClientSession;
 use serde_json::{Map, Value};
@@ -19,8 +19,8 @@ use super::schema::{LOG_ORDER_INDEX, TERMS_INDEX, VOIDS_INDEX};
 use super::transaction::{in_transaction, TxnError, WRITE_WINDOW_MS};
 use super::{now_ms, Collections, MongoStore};
 use crate::store::{
-    query_terms, term_keys, Attachment, NewStatement, StatementLog, StatementPage, StatementQuery,
-    StoreError, StoredStatement,
+    attachment_access, query_terms, term_keys, Attachment, NewStatement, StatementLog,
+    StatementPage, StatementQuery, StoreError, StoredStatement,
 };
 use crate::xapi::activity::{defined_activities, merge_definition};
 use crate::xapi::datatypes::format_timestamp;
@@ -92,6 +92,7 @@ pub(super) async fn insert(
     }
     drop(cursor);
 
+    let plan_access = attachment_access::plan(batch, attachments);
     let voided_early = voided_early(session, c, &sids).await?;
     let mut ids = Vec::with_capacity(batch.len());
     let mut pending: Vec<Pending<'_>> = Vec::with_capacity(batch.len());
@@ -161,19 +162,7 @@ pub(super) async fn insert(
         .session(&mut *session)
         .await?;
     record_activities(session, c, batch, &pending).await?;
-    for a in attachments {
-        c.attachments
-            .update_one(
-                doc! {"_id": &a.sha2},
-                doc! {"$setOnInsert": {
-                    "content_type": &a.content_type,
-                    "data": Binary { subtype: BinarySubtype::Generic, bytes: a.data.clone() },
-                }},
-            )
-            .upsert(true)
-            .session(&mut *session)
-            .await?;
-    }
+    super::attachments::record(session, &c.db, &c.attachments, &plan_access, attachments).await?;
     Ok(ids)
 }
 
@@ -503,31 +492,9 @@ impl StatementLog for MongoStore {
         query_page(c, query).await
     }
 
-    async fn attachments(&self, sha2: &[String]) -> Result<Vec<Attachment>, StoreError> {
+    async fn attachments(&self, statements: &[Uuid]) -> Result<Vec<Attachment>, StoreError> {
         let c = self.ready()?;
-        let found: Vec<BsonDocument> = c
-            .attachments
-            .find(doc! {"_id": {"$in": sha2}})
-            .await
-            .map_err(map_error)?
-            .try_collect()
-            .await
-            .map_err(map_error)?;
-        let mut out = Vec::with_capacity(found.len());
-        // In the order asked for, like the embedded store.
-        for hash in sha2 {
-            if let Some(d) = found.iter().find(|d| d.get_str("_id") == Ok(hash)) {
-                out.push(Attachment {
-                    sha2: hash.clone(),
-                    content_type: get_str(d, "content_type")?.to_owned(),
-                    data: d
-                        .get_binary_generic("data")
-                        .map_err(|_| corrupt("data"))?
-                        .clone(),
-                });
-            }
-        }
-        Ok(out)
+        super::attachments::granted(&c.db, &c.attachments, statements).await
     }
 
     /// Every later write gets a `stored` strictly greater than the newest

@@ -9,6 +9,8 @@
 //! - `statements`: the statement log (insert, voiding, query terms, query
 //!   plans, the log order).
 //! - `documents`: documents and canonical Activity definitions.
+//! - `attachments`: attachment content and who may get it (grants,
+//!   senders).
 //! - `credentials`, `consumers` (checkpoints and aggregate records).
 //! - this file: opening the database, the reader pool, the whole-store
 //!   operations.
@@ -16,6 +18,7 @@
 //! Reads use a small pool of connections on the blocking thread pool (WAL
 //! mode lets them run beside the writer).
 
+mod attachments;
 mod consumers;
 mod credentials;
 mod documents;

@@ -16,8 +16,8 @@ use uuid::Uuid;
 use super::writer::WriterState;
 use super::{backend, now_ms, SqliteStore};
 use crate::store::{
-    query_terms, term_keys, Attachment, NewStatement, StatementLog, StatementPage, StatementQuery,
-    StoreError, StoredStatement,
+    attachment_access, query_terms, term_keys, Attachment, NewStatement, StatementLog,
+    StatementPage, StatementQuery, StoreError, StoredStatement,
 };
 use crate::xapi::activity::{defined_activities, merge_definition};
 use crate::xapi::datatypes::format_timestamp;
@@ -31,6 +31,7 @@ fn insert_batch(
     let stored_ms = state.next_stored();
     let stored =
         format_timestamp(chrono::DateTime::from_timestamp_millis(stored_ms).unwrap_or_default());
+    let access = attachment_access::plan(&batch, attachments);
     let mut ids = Vec::with_capacity(batch.len());
     let mut pending_terms: Vec<(String, i64)> = Vec::with_capacity(batch.len() * 8);
     let mut pending_refs: Vec<(String, i64)> = Vec::new();
@@ -125,16 +126,7 @@ fn insert_batch(
     for (target, seq) in pending_refs {
         inherit.execute(params![target, seq]).map_err(backend)?;
     }
-    let mut put_attachment = txn
-        .prepare_cached(
-            "INSERT OR IGNORE INTO attachments (sha2, content_type, data) VALUES (?1, ?2, ?3)",
-        )
-        .map_err(backend)?;
-    for a in attachments {
-        put_attachment
-            .execute(params![a.sha2, a.content_type, a.data])
-            .map_err(backend)?;
-    }
+    super::attachments::record(txn, &access, attachments)?;
     state.stored_at(stored_ms);
     Ok(ids)
 }
@@ -278,29 +270,10 @@ impl StatementLog for SqliteStore {
         self.read(move |conn| query_page(conn, &query)).await
     }
 
-    async fn attachments(&self, sha2: &[String]) -> Result<Vec<Attachment>, StoreError> {
-        let wanted = sha2.to_vec();
-        self.read(move |conn| {
-            let mut stmt = conn
-                .prepare_cached("SELECT sha2, content_type, data FROM attachments WHERE sha2 = ?1")
-                .map_err(backend)?;
-            let mut out = Vec::new();
-            for hash in wanted {
-                let found = stmt
-                    .query_row([&hash], |r| {
-                        Ok(Attachment {
-                            sha2: r.get(0)?,
-                            content_type: r.get(1)?,
-                            data: r.get(2)?,
-                        })
-                    })
-                    .optional()
-                    .map_err(backend)?;
-                out.extend(found);
-            }
-            Ok(out)
-        })
-        .await
+    async fn attachments(&self, statements: &[Uuid]) -> Result<Vec<Attachment>, StoreError> {
+        let statements = statements.to_vec();
+        self.read(move |conn| super::attachments::granted(conn, &statements))
+            .await
     }
 
     async fn consistent_through(&self) -> Result<i64, StoreError> {

@@ -132,6 +132,37 @@ impl Client {
         })
     }
 
+    /// Sends `body` as it is (e.g. multipart/mixed), with `headers` (give
+    /// the Content-Type); panics when no HTTP answer came.
+    pub fn send_bytes(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Response {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", self.base))
+            .header("X-Experience-API-Version", "2.0.0");
+        if let Some(authorization) = &self.authorization {
+            request = request.header("Authorization", authorization);
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let run = || -> Result<Response, ureq::Error> {
+            let mut response = self.agent.run(request.body(body.to_vec())?)?;
+            let body = response.body_mut().read_to_string()?;
+            Ok(Response {
+                status: response.status().as_u16(),
+                headers: response.headers().clone(),
+                body,
+            })
+        };
+        run().unwrap_or_else(|e| panic!("{method} {path}: no answer: {e}"))
+    }
+
     /// `send`, panicking when no HTTP answer came.
     pub fn request(
         &self,
