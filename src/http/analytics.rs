@@ -3,6 +3,11 @@
 //! access to all statements (`statements/read`, `all/read` or `all`);
 //! `statements/read/mine` is refused with 403 because metrics aggregate
 //! other learners' statements.
+//!
+//! Each answer is computed on the blocking thread pool from the latest
+//! published snapshot of the state: a request never holds a lock the
+//! aggregator needs, and never occupies an executor thread while it
+//! computes.
 
 use std::collections::HashMap;
 
@@ -17,6 +22,7 @@ use super::AppState;
 use crate::auth::ReadAccess;
 use crate::cx::metrics::{self, MetricError, Period, DEFAULT_RETENTION_DAYS};
 use crate::cx::period::{parse_rfc3339, rfc3339};
+use crate::cx::state::State;
 use crate::xapi::datatypes::is_iri;
 
 /// Longest day offset or day count a parameter accepts (100 years).
@@ -212,6 +218,17 @@ fn answer(
     Ok(HttpResponse::Ok().json(value))
 }
 
+/// Computes an answer from the latest snapshot on the blocking pool.
+async fn compute<T: Send + 'static>(
+    state: &AppState,
+    f: impl FnOnce(&State) -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    let snapshot = state.cx.snapshot();
+    web::block(move || f(&snapshot.state))
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("analytics computation: {e}")))
+}
+
 impl From<MetricError> for ApiError {
     fn from(e: MetricError) -> ApiError {
         match e {
@@ -226,8 +243,8 @@ async fn get_completion(
 ) -> Result<HttpResponse, ApiError> {
     let p = Params::read(&req, &state, &["cohort"]).await?;
     let (activity, as_of, cohort) = (p.required_activity()?, p.as_of()?, p.period("cohort")?);
-    let cx = &state.cx;
-    let result = metrics::completion(&cx.read(), &cx.settings, &activity, as_of, cohort);
+    let a = activity.clone();
+    let result = compute(&state, move |s| metrics::completion(s, &a, as_of, cohort)).await?;
     answer(Some(&activity), as_of, result)
 }
 
@@ -239,7 +256,11 @@ async fn get_retention(
     let (activity, as_of) = (p.activity()?, p.as_of()?);
     let cohort = p.period("cohort")?.unwrap_or(Period::Week);
     let days = p.days()?;
-    let result = metrics::retention(&state.cx.read(), activity.as_deref(), as_of, cohort, &days);
+    let a = activity.clone();
+    let result = compute(&state, move |s| {
+        metrics::retention(s, a.as_deref(), as_of, cohort, &days)
+    })
+    .await?;
     answer(activity.as_deref(), as_of, result)
 }
 
@@ -249,9 +270,12 @@ async fn get_time_to_competency(
 ) -> Result<HttpResponse, ApiError> {
     let p = Params::read(&req, &state, &["threshold"]).await?;
     let (activity, as_of) = (p.required_activity()?, p.as_of()?);
-    let cx = &state.cx;
-    let threshold = metrics::threshold_for(&cx.settings, &activity, p.threshold()?);
-    let result = metrics::time_to_competency(&cx.read(), &cx.settings, &activity, as_of, threshold);
+    let threshold = metrics::threshold_for(&state.cx.settings, &activity, p.threshold()?);
+    let a = activity.clone();
+    let result = compute(&state, move |s| {
+        metrics::time_to_competency(s, &a, as_of, threshold)
+    })
+    .await?;
     answer(Some(&activity), as_of, result)
 }
 
@@ -263,14 +287,11 @@ async fn get_engagement(
     let (activity, as_of) = (p.activity()?, p.as_of()?);
     let period = p.period("period")?.unwrap_or(Period::Week);
     let (since, until) = p.range()?;
-    let result = metrics::engagement(
-        &state.cx.read(),
-        activity.as_deref(),
-        as_of,
-        period,
-        since,
-        until,
-    )?;
+    let a = activity.clone();
+    let result = compute(&state, move |s| {
+        metrics::engagement(s, a.as_deref(), as_of, period, since, until)
+    })
+    .await??;
     answer(activity.as_deref(), as_of, result)
 }
 
@@ -282,14 +303,11 @@ async fn get_activity(
     let (activity, as_of) = (p.activity()?, p.as_of()?);
     let period = p.period("period")?.unwrap_or(Period::Day);
     let (since, until) = p.range()?;
-    let result = metrics::activity(
-        &state.cx.read(),
-        activity.as_deref(),
-        as_of,
-        period,
-        since,
-        until,
-    )?;
+    let a = activity.clone();
+    let result = compute(&state, move |s| {
+        metrics::activity(s, a.as_deref(), as_of, period, since, until)
+    })
+    .await??;
     answer(activity.as_deref(), as_of, result)
 }
 
@@ -299,8 +317,11 @@ async fn get_surveys(
 ) -> Result<HttpResponse, ApiError> {
     let p = Params::read(&req, &state, &["period"]).await?;
     let (activity, as_of, period) = (p.activity()?, p.as_of()?, p.period("period")?);
-    let cx = &state.cx;
-    let result = metrics::surveys(&cx.read(), &cx.settings, activity.as_deref(), as_of, period);
+    let a = activity.clone();
+    let result = compute(&state, move |s| {
+        metrics::surveys(s, a.as_deref(), as_of, period)
+    })
+    .await?;
     answer(activity.as_deref(), as_of, result)
 }
 
@@ -310,7 +331,11 @@ async fn get_time_to_first_value(
 ) -> Result<HttpResponse, ApiError> {
     let p = Params::read(&req, &state, &[]).await?;
     let (activity, as_of) = (p.activity()?, p.as_of()?);
-    let result = metrics::time_to_first_value(&state.cx.read(), activity.as_deref(), as_of);
+    let a = activity.clone();
+    let result = compute(&state, move |s| {
+        metrics::time_to_first_value(s, a.as_deref(), as_of)
+    })
+    .await?;
     answer(activity.as_deref(), as_of, result)
 }
 
@@ -329,16 +354,10 @@ async fn get_churn_risk(
     let churned = p.number("churned_days", MAX_DAYS)?.unwrap_or(30);
     let limit = p.number("limit", MAX_LIMIT)?.unwrap_or(DEFAULT_LIMIT);
     let offset = p.number("offset", usize::MAX)?.unwrap_or(0);
-    let cx = &state.cx;
-    let result = metrics::churn_risk(
-        &cx.read(),
-        &cx.settings,
-        activity.as_deref(),
-        as_of,
-        inactive,
-        churned,
-        limit,
-        offset,
-    );
+    let a = activity.clone();
+    let result = compute(&state, move |s| {
+        metrics::churn_risk(s, a.as_deref(), as_of, inactive, churned, limit, offset)
+    })
+    .await?;
     answer(activity.as_deref(), as_of, result)
 }

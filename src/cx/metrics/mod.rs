@@ -1,15 +1,16 @@
-//! The CX metrics of `docs/cx-metrics.md`, computed from the `Index` as of
+//! The CX metrics of `docs/cx-metrics.md`, computed from a `State` as of
 //! an instant. Every function is pure: same index, same parameters, same
 //! answer. Times are microseconds since the Unix epoch (UTC).
 //!
-//! One file per metric family; `resolved` (settings against the index's
-//! interned ids), `durations` (count, mean, percentiles) and `survey_kind`
+//! One file per metric family; `resolved` (fixed verb lists), `groups`
+//! (accumulators per cohort or period), `durations` (count, mean, percentiles) and `survey_kind`
 //! (the three survey scales) are shared by several.
 
 mod churn_risk;
 mod completion;
 mod durations;
 mod engagement;
+mod groups;
 mod resolved;
 mod retention;
 mod survey_kind;
@@ -17,7 +18,6 @@ mod surveys;
 mod time_to_competency;
 mod time_to_first_value;
 
-use super::index::{LearnerScope, ScopeData};
 pub use super::period::Period;
 
 pub use churn_risk::{actor_of, churn_risk, learners_at_risk, AtRisk, ChurnRisk};
@@ -26,6 +26,7 @@ pub use durations::Durations;
 pub use engagement::{
     active_in_windows, activity, engagement, Activity, ActivityPeriod, Engagement, EngagementPeriod,
 };
+pub use groups::Groups;
 pub use resolved::COMPETENCY_VERBS;
 pub use retention::{retention, Retention, RetentionCohort, RetentionPoint};
 pub use survey_kind::SurveyKind;
@@ -46,11 +47,4 @@ pub enum MetricError {
 
 fn ratio(part: usize, whole: usize) -> Option<f64> {
     (whole > 0).then(|| part as f64 / whole as f64)
-}
-
-/// Enrolled learners of a scope as of `as_of`, with their enrolment.
-fn enrolled(data: &ScopeData, as_of: i64) -> impl Iterator<Item = (u32, &LearnerScope, i64)> {
-    data.learners
-        .iter()
-        .filter_map(move |(&l, ls)| ls.enrolment(as_of).map(|e| (l, ls, e)))
 }
