@@ -1,9 +1,15 @@
 //! CX analytics benchmark harness (see BENCHMARKS.md, "CX analytics").
 //!
+//!   cargo run --release --example cx_bench -- state FILE.jsonl
 //!   cargo run --release --example cx_bench -- fold DIR
 //!   cargo run --release --example cx_bench -- http URL KEY SECRET COURSE [REQUESTS]
 //!   cargo run --release --example cx_bench -- reflect URL KEY SECRET [RATE] [SECONDS]
 //!
+//! `state FILE.jsonl`: builds the state in this process from a file of
+//! statements (as `trellis simulate -o` writes them; no store), then times
+//! every metric function on it, global and for the largest course, as of
+//! the end of the data and as of instants inside it (the work of one
+//! request without HTTP), and the snapshot encoding and load.
 //! `fold DIR`: on a store directory (a COPY: it is written), rebuilds the
 //! analytics state from the whole log (aggregator throughput, persisted
 //! commits included), then loads it again as a restart does (load time).
@@ -66,6 +72,99 @@ async fn fold(dir: &str) {
         cx.snapshot().state.counted,
         t.elapsed().as_secs_f64()
     );
+}
+
+fn state_bench(file: &str) {
+    use std::io::BufRead;
+    use trellis::cx::facts::{extract, LogEntry};
+    use trellis::cx::metrics::{self, Period};
+    use trellis::cx::state::State;
+    use trellis::store::StoredStatement;
+    let settings = Arc::new(Settings::default());
+    let mut state = State::new(settings.clone());
+    let reader = std::io::BufReader::new(std::fs::File::open(file).unwrap());
+    let t = Instant::now();
+    let mut parse = Duration::ZERO;
+    let mut max_time = i64::MIN;
+    for (i, line) in reader.lines().enumerate() {
+        let stored = StoredStatement {
+            seq: i as i64 + 1,
+            id: uuid::Uuid::nil(),
+            stored_ms: 1_780_000_000_000,
+            voided: false,
+            json: line.unwrap(),
+        };
+        let p = Instant::now();
+        let entry = extract(&stored);
+        parse += p.elapsed();
+        if let LogEntry::Counted(f) = entry {
+            max_time = max_time.max(f.time);
+            state.insert(&f);
+        }
+        if i % 100_000 == 99_999 {
+            // A snapshot is published this often while catching up.
+            std::hint::black_box(state.clone());
+        }
+    }
+    let secs = t.elapsed().as_secs_f64();
+    println!(
+        "built: {} statements in {secs:.1} s ({:.0}/s; JSON extraction {:.1} s), {} learners, {} scopes; RSS {:.0} MiB",
+        state.counted,
+        state.counted as f64 / secs,
+        parse.as_secs_f64(),
+        state.learners.len(),
+        state.scopes.len(),
+        rss_mib("self")
+    );
+    let t = Instant::now();
+    let records = trellis::cx::record::snapshot_records(&state, 1);
+    let bytes: usize = records.iter().map(|r| r.1.len()).sum();
+    println!("snapshot: {} records, {:.1} MiB, encoded in {:.2} s", records.len(), bytes as f64 / 1048576.0, t.elapsed().as_secs_f64());
+    let t = Instant::now();
+    let loaded = trellis::cx::record::load(settings, &records).unwrap();
+    println!("load: {} statements in {:.2} s", loaded.state.counted, t.elapsed().as_secs_f64());
+    drop(loaded);
+    drop(records);
+    // The largest activity scope by learners.
+    let course = (1..state.scopes.len())
+        .max_by_key(|&i| state.scopes.get(i).map_or(0, |s| s.rows.len()))
+        .map(|i| state.scope_names.name(i as u32).to_owned())
+        .unwrap_or_default();
+    println!("largest scope: {course}");
+    let day = 86_400_000_000i64;
+    let mut seed = 7u64;
+    for (label, scope) in [("global", None), ("course", Some(course.as_str()))] {
+        for past in [false, true] {
+            type Metric<'a> = (&'a str, Box<dyn Fn(&State, i64) + 'a>);
+            let a = scope.unwrap_or(course.as_str());
+            let list: Vec<Metric> = vec![
+                ("completion?cohort=week", Box::new(move |s, t| { std::hint::black_box(metrics::completion(s, a, t, Some(Period::Week))); })),
+                ("time-to-competency", Box::new(move |s, t| { std::hint::black_box(metrics::time_to_competency(s, a, t, 0.8)); })),
+                ("retention?cohort=week", Box::new(move |s, t| { std::hint::black_box(metrics::retention(s, scope, t, Period::Week, &metrics::DEFAULT_RETENTION_DAYS)); })),
+                ("engagement?period=week", Box::new(move |s, t| { std::hint::black_box(metrics::engagement(s, scope, t, Period::Week, None, None).unwrap()); })),
+                ("activity?period=day", Box::new(move |s, t| { std::hint::black_box(metrics::activity(s, scope, t, Period::Day, None, None).unwrap()); })),
+                ("surveys?period=month", Box::new(move |s, t| { std::hint::black_box(metrics::surveys(s, scope, t, Some(Period::Month))); })),
+                ("time-to-first-value", Box::new(move |s, t| { std::hint::black_box(metrics::time_to_first_value(s, scope, t)); })),
+                ("churn-risk", Box::new(move |s, t| { std::hint::black_box(metrics::churn_risk(s, scope, t, 7, 30, 100, 0)); })),
+            ];
+            for (name, f) in list {
+                let mut times = Vec::new();
+                for _ in 0..100 {
+                    seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+                    let as_of = if past {
+                        max_time - ((seed >> 33) % 150) as i64 * day - (seed % day as u64) as i64
+                    } else {
+                        max_time + day
+                    };
+                    let t = Instant::now();
+                    f(&state, as_of);
+                    times.push(t.elapsed().as_secs_f64() * 1000.0);
+                }
+                let (p50, p99) = percentiles(times);
+                println!("{label:6} {} {name:28} p50 {p50:7.2} ms  p99 {p99:7.2} ms", if past { "past" } else { "now " });
+            }
+        }
+    }
 }
 
 fn agent(key: &str, secret: &str) -> (ureq::Agent, String) {
@@ -173,7 +272,8 @@ fn reflect(url: &str, key: &str, secret: &str, rate: u64, seconds: u64) {
                         .post(format!("{url}/xapi/statements"))
                         .header("Authorization", &auth)
                         .header("X-Experience-API-Version", "2.0.0")
-                        .send_json(&batch)
+                        .header("Content-Type", "application/json")
+                        .send(serde_json::to_string(&batch).unwrap())
                         .unwrap();
                     sent += 100;
                     let due = Duration::from_secs_f64(sent as f64 / per_conn as f64);
@@ -194,7 +294,8 @@ fn reflect(url: &str, key: &str, secret: &str, rate: u64, seconds: u64) {
                 .post(format!("{url}/xapi/statements"))
                 .header("Authorization", &auth)
                 .header("X-Experience-API-Version", "2.0.0")
-                .send_json(statement(n, &probe))
+                .header("Content-Type", "application/json")
+                .send(statement(n, &probe).to_string())
                 .unwrap();
             let acked = Instant::now();
             loop {
@@ -224,6 +325,7 @@ fn main() {
     let arg = |i: usize| args.get(i).map(String::as_str).unwrap_or("");
     let num = |i: usize, d: u64| arg(i).parse().unwrap_or(d);
     match arg(0) {
+        "state" => state_bench(arg(1)),
         "fold" => tokio::runtime::Runtime::new().unwrap().block_on(fold(arg(1))),
         "http" => http(arg(1), arg(2), arg(3), arg(4), num(5, 200) as usize),
         "reflect" => reflect(arg(1), arg(2), arg(3), num(4, 5000), num(5, 30)),

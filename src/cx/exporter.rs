@@ -37,6 +37,9 @@ struct Gauges {
     survey_responses: GaugeVec,
     at_risk: GaugeVec,
     ttfv: GaugeVec,
+    journey: GaugeVec,
+    revenue: GaugeVec,
+    repeat: GaugeVec,
 }
 
 fn gauge(name: &str, help: &str, labels: &[&str]) -> GaugeVec {
@@ -97,10 +100,25 @@ impl Gauges {
                 "Time from a learner's first statement to its enrolment (nearest-rank quantile).",
                 &["activity", "quantile"],
             ),
+            journey: gauge(
+                "trellis_cx_journey_learners",
+                "Enrolled learners in each journey stage.",
+                &["activity", "stage"],
+            ),
+            revenue: gauge(
+                "trellis_cx_revenue",
+                "Purchases minus refunds, per currency (never converted).",
+                &["activity", "currency"],
+            ),
+            repeat: gauge(
+                "trellis_cx_repeat_purchase_ratio",
+                "Buyers with at least two purchases / buyers, per currency.",
+                &["activity", "currency"],
+            ),
         }
     }
 
-    fn all(&self) -> [&GaugeVec; 14] {
+    fn all(&self) -> [&GaugeVec; 17] {
         [
             &self.enrolled,
             &self.completion,
@@ -116,6 +134,9 @@ impl Gauges {
             &self.survey_responses,
             &self.at_risk,
             &self.ttfv,
+            &self.journey,
+            &self.revenue,
+            &self.repeat,
         ]
     }
 }
@@ -205,6 +226,18 @@ pub fn compute(state: &State, as_of: i64) -> Vec<MetricFamily> {
         let f = metrics::time_to_first_value(state, scope, as_of);
         set(&g.ttfv, &[label, "0.5"], f.median_seconds);
         set(&g.ttfv, &[label, "0.9"], f.p90_seconds);
+        for stage in metrics::journey(state, scope, as_of).stages {
+            if let Some(n) = stage.learners {
+                g.journey.with_label_values(&[label, stage.stage]).set(n as f64);
+            }
+        }
+        let r = metrics::revenue(state, scope, as_of, None, Period::Month, &[]);
+        for c in r.currencies {
+            g.revenue
+                .with_label_values(&[label, &c.currency])
+                .set(c.revenue);
+            set(&g.repeat, &[label, &c.currency], c.repeat_rate);
+        }
     }
     g.all().iter().flat_map(|v| v.collect()).collect()
 }

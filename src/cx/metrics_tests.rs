@@ -49,7 +49,7 @@ fn index_with(facts: &[Fact], settings: Settings) -> State {
     state
 }
 
-fn index(facts: &[Fact]) -> (State, Vec<Fact<'static>>) {
+fn index(facts: &[Fact<'static>]) -> (State, Vec<Fact<'static>>) {
     (index_with(facts, Settings::default()), facts.to_vec())
 }
 

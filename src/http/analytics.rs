@@ -44,13 +44,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 "/time-to-first-value",
                 web::get().to(get_time_to_first_value),
             )
-            .route("/churn-risk", web::get().to(get_churn_risk)),
+            .route("/churn-risk", web::get().to(get_churn_risk))
+            .route("/journey", web::get().to(get_journey))
+            .route("/funnel", web::get().to(get_funnel))
+            .route("/experiment", web::get().to(get_experiment))
+            .route("/revenue", web::get().to(get_revenue)),
     );
 }
 
 /// An authorised request's parameters.
 struct Params {
     map: HashMap<String, String>,
+    /// The values of `step`, the one parameter that may repeat (when the
+    /// endpoint takes it), in order.
+    steps: Vec<String>,
 }
 
 impl Params {
@@ -76,14 +83,23 @@ impl Params {
                 ))
             }
         }
-        let pairs = parse_query(req.query_string())?;
+        let mut pairs = parse_query(req.query_string())?;
+        let mut steps = Vec::new();
+        if extra.contains(&"step") {
+            pairs.retain(|(name, value)| {
+                if name == "step" {
+                    steps.push(value.clone());
+                }
+                name != "step"
+            });
+        }
         let map = param_map(&pairs, |name| {
             name == "activity" || name == "as_of" || extra.contains(&name)
         })?
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
-        Ok(Params { map })
+        Ok(Params { map, steps })
     }
 
     fn get(&self, name: &str) -> Option<&str> {
@@ -157,8 +173,12 @@ impl Params {
     }
 
     fn days(&self) -> Result<Vec<u32>, ApiError> {
+        self.days_or(&DEFAULT_RETENTION_DAYS)
+    }
+
+    fn days_or(&self, default: &[u32]) -> Result<Vec<u32>, ApiError> {
         let Some(v) = self.get("days") else {
-            return Ok(DEFAULT_RETENTION_DAYS.to_vec());
+            return Ok(default.to_vec());
         };
         let bad = || {
             ApiError::bad_param(
@@ -187,6 +207,64 @@ impl Params {
                 )),
             })
             .transpose()
+    }
+
+    /// A whole number from 1 to `MAX_DAYS`.
+    fn positive_days(&self, name: &str) -> Result<Option<u32>, ApiError> {
+        self.get(name)
+            .map(|v| match v.parse::<u32>() {
+                Ok(n) if (1..=MAX_DAYS).contains(&n) => Ok(n),
+                _ => Err(ApiError::bad_param(
+                    name,
+                    format!("{name} must be a whole number from 1 to {MAX_DAYS}, not {v:?}"),
+                )),
+            })
+            .transpose()
+    }
+
+    fn required(&self, name: &str) -> Result<&str, ApiError> {
+        self.get(name)
+            .ok_or_else(|| ApiError::bad_param(name, format!("{name} is required")))
+    }
+
+    /// The funnel's steps: 2 to 10 JSON objects of `verb`, `object`, `type`.
+    fn steps(&self) -> Result<Vec<metrics::StepSpec>, ApiError> {
+        let bad = |why: String| ApiError::bad_param("step", why);
+        if !(2..=10).contains(&self.steps.len()) {
+            return Err(bad(format!(
+                "a funnel needs 2 to 10 step parameters, not {}",
+                self.steps.len()
+            )));
+        }
+        self.steps
+            .iter()
+            .map(|raw| {
+                let Ok(Value::Object(map)) = serde_json::from_str::<Value>(raw) else {
+                    return Err(bad(format!("step must be a JSON object, not {raw:?}")));
+                };
+                let mut spec = metrics::StepSpec::default();
+                for (key, value) in &map {
+                    let Some(iri) = value.as_str().filter(|v| is_iri(v)) else {
+                        return Err(bad(format!("step property {key:?} must be an IRI")));
+                    };
+                    let slot = match key.as_str() {
+                        "verb" => &mut spec.verb,
+                        "object" => &mut spec.object,
+                        "type" => &mut spec.activity_type,
+                        other => {
+                            return Err(bad(format!(
+                                "step properties are verb, object and type, not {other:?}"
+                            )))
+                        }
+                    };
+                    *slot = Some(iri.to_owned());
+                }
+                if spec == metrics::StepSpec::default() {
+                    return Err(bad("step needs at least one of verb, object and type".into()));
+                }
+                Ok(spec)
+            })
+            .collect()
     }
 
     /// `since` and `until`, checked for order.
@@ -357,6 +435,106 @@ async fn get_churn_risk(
     let a = activity.clone();
     let result = compute(&state, move |s| {
         metrics::churn_risk(s, a.as_deref(), as_of, inactive, churned, limit, offset)
+    })
+    .await?;
+    answer(activity.as_deref(), as_of, result)
+}
+
+async fn get_journey(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let p = Params::read(&req, &state, &[]).await?;
+    let (activity, as_of) = (p.activity()?, p.as_of()?);
+    let a = activity.clone();
+    let result = compute(&state, move |s| metrics::journey(s, a.as_deref(), as_of)).await?;
+    answer(activity.as_deref(), as_of, result)
+}
+
+async fn get_funnel(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let p = Params::read(&req, &state, &["step", "window_days", "cohort"]).await?;
+    let (activity, as_of) = (p.activity()?, p.as_of()?);
+    let steps = p.steps()?;
+    let window = p.positive_days("window_days")?;
+    let cohort = p.period("cohort")?;
+    let a = activity.clone();
+    let result = compute(&state, move |s| {
+        metrics::funnel(s, a.as_deref(), as_of, &steps, window, cohort)
+    })
+    .await?;
+    answer(activity.as_deref(), as_of, result)
+}
+
+async fn get_experiment(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let p = Params::read(
+        &req,
+        &state,
+        &["experiment", "metric", "window_days", "day", "control"],
+    )
+    .await?;
+    let (activity, as_of) = (p.activity()?, p.as_of()?);
+    let experiment = p.required("experiment")?.to_owned();
+    let outcome = match p.required("metric")? {
+        "completion" => metrics::Outcome::Completion {
+            window_days: p.positive_days("window_days")?.unwrap_or(30),
+        },
+        "retention" => metrics::Outcome::Retention {
+            day: p.number("day", MAX_DAYS)?.unwrap_or(7),
+        },
+        other => match metrics::SurveyKind::parse(other) {
+            Some(kind) => metrics::Outcome::Survey(kind),
+            None => {
+                return Err(ApiError::bad_param(
+                    "metric",
+                    format!(
+                        "metric must be completion, retention, nps, csat or ces, not {other:?}"
+                    ),
+                ))
+            }
+        },
+    };
+    if matches!(outcome, metrics::Outcome::Completion { .. }) && activity.is_none() {
+        return Err(ApiError::bad_param(
+            "activity",
+            "the completion metric needs an activity (the scope IRI)",
+        ));
+    }
+    let control = p.get("control").map(str::to_owned);
+    let a = activity.clone();
+    let result = compute(&state, move |s| {
+        metrics::experiment(s, &experiment, outcome, a.as_deref(), as_of, control.as_deref())
+    })
+    .await?
+    .map_err(|e| ApiError::bad_param("control", e.to_string()))?;
+    answer(activity.as_deref(), as_of, result)
+}
+
+async fn get_revenue(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let p = Params::read(&req, &state, &["currency", "cohort", "days"]).await?;
+    let (activity, as_of) = (p.activity()?, p.as_of()?);
+    let currency = p.get("currency").map(str::to_owned);
+    if let Some(c) = &currency {
+        if c.len() != 3 || !c.bytes().all(|b| b.is_ascii_uppercase()) {
+            return Err(ApiError::bad_param(
+                "currency",
+                format!("currency must be three uppercase letters (ISO 4217), not {c:?}"),
+            ));
+        }
+    }
+    let cohort = p.period("cohort")?.unwrap_or(Period::Month);
+    let days = p.days_or(&metrics::DEFAULT_LTV_DAYS)?;
+    let a = activity.clone();
+    let result = compute(&state, move |s| {
+        metrics::revenue(s, a.as_deref(), as_of, currency.as_deref(), cohort, &days)
     })
     .await?;
     answer(activity.as_deref(), as_of, result)

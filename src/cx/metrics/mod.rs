@@ -10,9 +10,13 @@ mod churn_risk;
 mod completion;
 mod durations;
 mod engagement;
+mod experiment;
+mod funnel;
 mod groups;
+mod journey;
 mod resolved;
 mod retention;
+mod revenue;
 mod survey_kind;
 mod surveys;
 mod time_to_competency;
@@ -26,15 +30,21 @@ pub use durations::Durations;
 pub use engagement::{
     active_in_windows, activity, engagement, Activity, ActivityPeriod, Engagement, EngagementPeriod,
 };
+pub use experiment::{experiment, Experiment, Outcome, UnknownControl, VariantResult, Z95};
+pub use funnel::{funnel, Funnel, FunnelCohort, FunnelStep, StepSpec};
 pub use groups::Groups;
+pub use journey::{journey, Journey, Stage};
 pub use resolved::COMPETENCY_VERBS;
 pub use retention::{retention, Retention, RetentionCohort, RetentionPoint};
+pub use revenue::{revenue, CurrencyRevenue, LtvCohort, LtvPoint, Revenue};
 pub use survey_kind::SurveyKind;
 pub use surveys::{surveys, Ces, Csat, Nps, SurveyResults, Surveys};
 pub use time_to_competency::{threshold_for, time_to_competency, TimeToCompetency};
 pub use time_to_first_value::{time_to_first_value, TimeToFirstValue};
 
 pub const DEFAULT_RETENTION_DAYS: [u32; 5] = [1, 7, 30, 60, 90];
+/// Day offsets of revenue's LTV points unless asked otherwise.
+pub const DEFAULT_LTV_DAYS: [u32; 4] = [30, 90, 180, 365];
 /// The most periods one answer lists.
 pub const MAX_PERIODS: usize = 10_000;
 

@@ -5,7 +5,6 @@
 //! every IFI kind, late timestamps, out-of-range survey answers), with
 //! restarts in the middle and several instances sharing one store.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use chrono::DateTime;
@@ -13,7 +12,9 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 mod engine;
+mod engine2;
 mod naive;
+mod naive2;
 
 use super::aggregator::Aggregator;
 use super::metrics::{self, Period};
@@ -115,6 +116,37 @@ fn random_statement(rng: &mut Rng) -> Value {
         let parent = ACTIVITIES[rng.below(ACTIVITIES.len())];
         let grouping = ACTIVITIES[rng.below(ACTIVITIES.len())];
         s["context"] = json!({"contextActivities": {"parent": [{"id": parent}], "grouping": [{"id": grouping}]}});
+    }
+    if rng.chance(8) {
+        // Purchases and refunds, some malformed.
+        let refund = rng.chance(25);
+        s["verb"] = json!({"id": if refund { crate::cx::facts::REFUND_VERB } else { crate::cx::facts::PURCHASE_VERB }});
+        s["object"] = json!({"id": ACTIVITIES[rng.below(ACTIVITIES.len())]});
+        let amount = match rng.below(10) {
+            0 => json!(-5),
+            1 => json!("12"),
+            _ => json!((rng.below(5000) as f64) / 100.0),
+        };
+        let currency = ["EUR", "USD", "eur", "EURO", "USD"][rng.below(5)];
+        let mut ext = serde_json::Map::new();
+        if !rng.chance(5) {
+            ext.insert(crate::cx::facts::AMOUNT_EXTENSION.into(), amount);
+        }
+        ext.insert(crate::cx::facts::CURRENCY_EXTENSION.into(), json!(currency));
+        s["result"] = json!({"extensions": ext});
+    }
+    if rng.chance(12) {
+        let variant = ["control", "b", "c"][rng.below(3)];
+        let id = ["exp1", "exp2"][rng.below(2)];
+        let context = s
+            .as_object_mut()
+            .map(|o| o.entry("context").or_insert_with(|| json!({})));
+        if let Some(Value::Object(c)) = context {
+            c.insert(
+                "extensions".into(),
+                json!({crate::cx::facts::EXPERIMENT_EXTENSION: {"id": id, "variant": variant}}),
+            );
+        }
     }
     if rng.chance(90) {
         // Late and early data: anywhere in 120 days.
@@ -340,10 +372,10 @@ async fn check(cx: &Cx, store: &dyn Store, seed: u64, what: &str) {
     let raw = counted(store).await;
     let plain = &variants()[0];
     // The data exercises what is compared.
-    let all = reference(&raw, Some(ACTIVITIES[0]), i64::MAX / 2, plain);
+    let all = reference(&raw, Some(ACTIVITIES[0]), BASE + 400 * DAY, plain);
     assert!(all["completion"][1].as_u64() > Some(0), "{all}");
     assert!(all["ttc"][1]["count"].as_u64() > Some(0), "{all}");
-    let global = reference(&raw, None, i64::MAX / 2, plain);
+    let global = reference(&raw, None, BASE + 400 * DAY, plain);
     assert!(
         global["surveys"]["nps"][0].as_u64() > Some(0)
             && global["surveys"]["invalid"].as_u64() > Some(0),
@@ -375,7 +407,85 @@ async fn check(cx: &Cx, store: &dyn Store, seed: u64, what: &str) {
                     "seed {seed} ({what}), scope {scope:?}, as_of {as_of}, {v:?}:\nreference {want}\nengine    {got}"
                 );
             }
+            check_part2(&raw, &snapshot.state, scope, as_of, seed, what);
         }
+    }
+}
+
+/// Journey, funnels, experiments and revenue against the reference.
+fn check_part2(
+    raw: &[Raw],
+    state: &crate::cx::state::State,
+    scope: Option<&str>,
+    as_of: i64,
+    seed: u64,
+    what: &str,
+) {
+    let compare = |name: &str, want: Value, got: Value| {
+        assert!(
+            same(&want, &got),
+            "seed {seed} ({what}), {name}, scope {scope:?}, as_of {as_of}:\nreference {want}\nengine    {got}"
+        );
+    };
+    compare("journey", naive2::journey(raw, scope, as_of), engine2::journey(state, scope, as_of));
+    let verb = |v: &str| (Some(v.to_owned()), None, None);
+    let funnels: [(Vec<naive2::StepRef>, Option<u32>, Option<Period>); 3] = [
+        (vec![verb(VERBS[4]), verb(VERBS[0])], None, None),
+        (
+            vec![
+                (None, Some(ACTIVITIES[1].to_owned()), None),
+                verb(VERBS[5]),
+                (Some(VERBS[1].to_owned()), Some(ACTIVITIES[0].to_owned()), None),
+            ],
+            Some(20),
+            Some(Period::Week),
+        ),
+        (
+            vec![
+                (None, None, Some(SURVEY_TYPES[0].to_owned())),
+                verb(VERBS[4]),
+                verb(VERBS[4]),
+                (None, None, Some("http://never.example/type".to_owned())),
+            ],
+            Some(3),
+            Some(Period::Month),
+        ),
+    ];
+    for (steps, window, cohort) in &funnels {
+        compare(
+            "funnel",
+            naive2::funnel(raw, scope, as_of, steps, *window, *cohort),
+            engine2::funnel(state, scope, as_of, steps, *window, *cohort),
+        );
+    }
+    for (id, metric, window, day) in [
+        ("exp1", "retention", 30, 7),
+        ("exp2", "retention", 1, 0),
+        ("exp1", "nps", 30, 7),
+        ("exp2", "csat", 30, 7),
+        ("exp1", "ces", 30, 7),
+        ("exp1", "completion", 30, 7),
+        ("exp2", "completion", 5, 7),
+        ("none", "retention", 30, 7),
+    ] {
+        if metric == "completion" && scope.is_none() {
+            continue;
+        }
+        compare(
+            metric,
+            naive2::experiment(raw, id, metric, scope, as_of, window, day),
+            engine2::experiment(state, id, metric, scope, as_of, window, day),
+        );
+    }
+    for (currency, cohort, days) in [
+        (None, Period::Month, vec![30, 90, 180, 365]),
+        (Some("EUR"), Period::Week, vec![0, 3, 10]),
+    ] {
+        compare(
+            "revenue",
+            naive2::revenue(raw, scope, as_of, currency, cohort, &days),
+            engine2::revenue(state, scope, as_of, currency, cohort, &days),
+        );
     }
 }
 

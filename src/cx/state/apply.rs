@@ -43,6 +43,15 @@ fn active_between(
         .any(|e| member(ctxsets, s, e.object, e.ctx))
 }
 
+/// Inserts, growing by a quarter rather than doubling: learners' vectors
+/// are many and small, and a doubled capacity would be mostly empty.
+fn insert_at<T>(v: &mut Vec<T>, i: usize, x: T) {
+    if v.len() == v.capacity() {
+        v.reserve_exact((v.len() / 4).max(4));
+    }
+    v.insert(i, x);
+}
+
 fn bump<K: Ord + Clone>(map: &mut OrdMap<K, u32>, key: K, delta: i64) {
     let n = i64::from(map.get(&key).copied().unwrap_or(0)) + delta;
     if n <= 0 {
@@ -82,6 +91,19 @@ fn move_enrolment(scope: &mut ScopeState, old: i64, new: i64) {
     }
     if new != NEVER {
         bump_day(&mut scope.days, day_of(new), |d| d.enrolled = add(d.enrolled, 1));
+    }
+}
+
+/// Moves a learner in the index of second purchases.
+fn move_repeat(repeats: &mut Run<(i64, u32)>, lid: u32, before: i64, after: i64) {
+    if before == after {
+        return;
+    }
+    if before != NEVER {
+        repeats.remove(&(before, lid));
+    }
+    if after != NEVER {
+        repeats.insert((after, lid));
     }
 }
 
@@ -185,6 +207,8 @@ impl State {
             ctxsets,
             resolved,
             experiments,
+            sales,
+            repeats,
             ..
         } = self;
         let Some(slot) = learners.get_mut(lid as usize) else {
@@ -221,7 +245,7 @@ impl State {
                 None => {
                     let r = scope.rows.push(Row::empty(lid)) as u32;
                     let i = learner.members.partition_point(|m| m.0 < s);
-                    learner.members.insert(i, (s, r));
+                    insert_at(&mut learner.members, i, (s, r));
                     r
                 }
             };
@@ -281,7 +305,8 @@ impl State {
                 });
             }
         }
-        learner.entries.insert(
+        insert_at(
+            &mut learner.entries,
             at,
             Entry {
                 time,
@@ -295,7 +320,8 @@ impl State {
         );
         if flags & FLAG_SCORE != 0 {
             let i = learner.extras.partition_point(|x| (x.time, x.seq) < (time, seq));
-            learner.extras.insert(
+            insert_at(
+                &mut learner.extras,
                 i,
                 Extra {
                     time,
@@ -306,22 +332,23 @@ impl State {
             );
         }
         if let Some(p) = &fact.purchase {
+            let before = learner.second_purchase();
             let i = learner
                 .purchases
                 .partition_point(|x| (x.time, x.seq) < (time, seq));
-            learner.purchases.insert(
-                i,
-                Purchase {
-                    time,
-                    seq,
-                    refund: p.refund,
-                    valid: p.valid.is_some(),
-                    amount: p.valid.as_ref().map_or(0.0, |v| v.0),
-                    currency: currency.unwrap_or(NONE),
-                    object,
-                    ctx,
-                },
-            );
+            let purchase = Purchase {
+                time,
+                seq,
+                refund: p.refund,
+                valid: p.valid.is_some(),
+                amount: p.valid.as_ref().map_or(0.0, |v| v.0),
+                currency: currency.unwrap_or(NONE),
+                object,
+                ctx,
+            };
+            learner.purchases.insert(i, purchase);
+            sales.insert(Sale { lid, purchase });
+            move_repeat(repeats, lid, before, learner.second_purchase());
         }
         if let Some((experiment, variant)) = exposure {
             let i = learner
@@ -390,6 +417,8 @@ impl State {
             ctxsets,
             resolved,
             experiments,
+            sales,
+            repeats,
             ..
         } = self;
         let Some(slot) = learners.get_mut(lid as usize) else {
@@ -398,7 +427,16 @@ impl State {
         let learner = Arc::make_mut(slot);
         learner.entries.retain(|e| e.key() != (time, seq));
         learner.extras.retain(|x| (x.time, x.seq) != (time, seq));
-        learner.purchases.retain(|x| (x.time, x.seq) != (time, seq));
+        if let Some(i) = learner
+            .purchases
+            .iter()
+            .position(|x| (x.time, x.seq) == (time, seq))
+        {
+            let before = learner.second_purchase();
+            let purchase = learner.purchases.remove(i);
+            sales.remove(&Sale { lid, purchase });
+            move_repeat(repeats, lid, before, learner.second_purchase());
+        }
         if let Some(i) = learner
             .exposures
             .iter()

@@ -103,6 +103,34 @@ pub struct Exposure {
     pub variant: u32,
 }
 
+/// A purchase or refund in the state's index of all of them (by time).
+#[derive(Debug, Clone, Copy)]
+pub struct Sale {
+    pub lid: u32,
+    pub purchase: Purchase,
+}
+
+impl PartialEq for Sale {
+    fn eq(&self, other: &Sale) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+impl Eq for Sale {}
+impl PartialOrd for Sale {
+    fn partial_cmp(&self, other: &Sale) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Sale {
+    fn cmp(&self, other: &Sale) -> Ordering {
+        (self.purchase.time, self.purchase.seq, self.lid).cmp(&(
+            other.purchase.time,
+            other.purchase.seq,
+            other.lid,
+        ))
+    }
+}
+
 /// One learner: everything kept per statement, in (time, seq) order.
 #[derive(Debug, Clone, Default)]
 pub struct Learner {
@@ -307,6 +335,10 @@ pub struct State {
     pub ctxsets: PVec<Arc<[u32]>>,
     pub ctxset_ids: imbl::HashMap<Arc<[u32]>, u32>,
     pub groups: Run<GroupEntry>,
+    /// Every purchase and refund of a learner, by (time, seq).
+    pub sales: Run<Sale>,
+    /// (time of the second valid purchase, learner) of learners with one.
+    pub repeats: Run<(i64, u32)>,
     /// Counted statements held.
     pub counted: u64,
 }
@@ -329,6 +361,8 @@ impl State {
             ctxsets: PVec::default(),
             ctxset_ids: imbl::HashMap::new(),
             groups: Run::default(),
+            sales: Run::default(),
+            repeats: Run::default(),
             counted: 0,
         };
         state.scope("");

@@ -60,7 +60,10 @@ impl<'a> ScopeView<'a> {
     }
 
     pub fn learner(&self, lid: u32) -> &'a Learner {
-        self.state.learner(lid).unwrap_or_else(no_learner)
+        match self.state.learner(lid) {
+            Some(l) => l,
+            None => no_learner(),
+        }
     }
 
     /// The learner's entries in the scope with time in `[from, to]`, in
