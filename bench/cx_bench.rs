@@ -119,10 +119,19 @@ fn state_bench(file: &str) {
     let t = Instant::now();
     let records = trellis::cx::record::snapshot_records(&state, 1);
     let bytes: usize = records.iter().map(|r| r.1.len()).sum();
-    println!("snapshot: {} records, {:.1} MiB, encoded in {:.2} s", records.len(), bytes as f64 / 1048576.0, t.elapsed().as_secs_f64());
+    println!(
+        "snapshot: {} records, {:.1} MiB, encoded in {:.2} s",
+        records.len(),
+        bytes as f64 / 1048576.0,
+        t.elapsed().as_secs_f64()
+    );
     let t = Instant::now();
     let loaded = trellis::cx::record::load(settings, &records).unwrap();
-    println!("load: {} statements in {:.2} s", loaded.state.counted, t.elapsed().as_secs_f64());
+    println!(
+        "load: {} statements in {:.2} s",
+        loaded.state.counted,
+        t.elapsed().as_secs_f64()
+    );
     drop(loaded);
     drop(records);
     // The largest activity scope by learners.
@@ -138,14 +147,64 @@ fn state_bench(file: &str) {
             type Metric<'a> = (&'a str, Box<dyn Fn(&State, i64) + 'a>);
             let a = scope.unwrap_or(course.as_str());
             let list: Vec<Metric> = vec![
-                ("completion?cohort=week", Box::new(move |s, t| { std::hint::black_box(metrics::completion(s, a, t, Some(Period::Week))); })),
-                ("time-to-competency", Box::new(move |s, t| { std::hint::black_box(metrics::time_to_competency(s, a, t, 0.8)); })),
-                ("retention?cohort=week", Box::new(move |s, t| { std::hint::black_box(metrics::retention(s, scope, t, Period::Week, &metrics::DEFAULT_RETENTION_DAYS)); })),
-                ("engagement?period=week", Box::new(move |s, t| { std::hint::black_box(metrics::engagement(s, scope, t, Period::Week, None, None).unwrap()); })),
-                ("activity?period=day", Box::new(move |s, t| { std::hint::black_box(metrics::activity(s, scope, t, Period::Day, None, None).unwrap()); })),
-                ("surveys?period=month", Box::new(move |s, t| { std::hint::black_box(metrics::surveys(s, scope, t, Some(Period::Month))); })),
-                ("time-to-first-value", Box::new(move |s, t| { std::hint::black_box(metrics::time_to_first_value(s, scope, t)); })),
-                ("churn-risk", Box::new(move |s, t| { std::hint::black_box(metrics::churn_risk(s, scope, t, 7, 30, 100, 0)); })),
+                (
+                    "completion?cohort=week",
+                    Box::new(move |s, t| {
+                        std::hint::black_box(metrics::completion(s, a, t, Some(Period::Week)));
+                    }),
+                ),
+                (
+                    "time-to-competency",
+                    Box::new(move |s, t| {
+                        std::hint::black_box(metrics::time_to_competency(s, a, t, 0.8));
+                    }),
+                ),
+                (
+                    "retention?cohort=week",
+                    Box::new(move |s, t| {
+                        std::hint::black_box(metrics::retention(
+                            s,
+                            scope,
+                            t,
+                            Period::Week,
+                            &metrics::DEFAULT_RETENTION_DAYS,
+                        ));
+                    }),
+                ),
+                (
+                    "engagement?period=week",
+                    Box::new(move |s, t| {
+                        std::hint::black_box(
+                            metrics::engagement(s, scope, t, Period::Week, None, None).unwrap(),
+                        );
+                    }),
+                ),
+                (
+                    "activity?period=day",
+                    Box::new(move |s, t| {
+                        std::hint::black_box(
+                            metrics::activity(s, scope, t, Period::Day, None, None).unwrap(),
+                        );
+                    }),
+                ),
+                (
+                    "surveys?period=month",
+                    Box::new(move |s, t| {
+                        std::hint::black_box(metrics::surveys(s, scope, t, Some(Period::Month)));
+                    }),
+                ),
+                (
+                    "time-to-first-value",
+                    Box::new(move |s, t| {
+                        std::hint::black_box(metrics::time_to_first_value(s, scope, t));
+                    }),
+                ),
+                (
+                    "churn-risk",
+                    Box::new(move |s, t| {
+                        std::hint::black_box(metrics::churn_risk(s, scope, t, 7, 30, 100, 0));
+                    }),
+                ),
             ];
             for (name, f) in list {
                 let mut times = Vec::new();
@@ -161,7 +220,10 @@ fn state_bench(file: &str) {
                     times.push(t.elapsed().as_secs_f64() * 1000.0);
                 }
                 let (p50, p99) = percentiles(times);
-                println!("{label:6} {} {name:28} p50 {p50:7.2} ms  p99 {p99:7.2} ms", if past { "past" } else { "now " });
+                println!(
+                    "{label:6} {} {name:28} p50 {p50:7.2} ms  p99 {p99:7.2} ms",
+                    if past { "past" } else { "now " }
+                );
             }
         }
     }
@@ -199,11 +261,17 @@ fn http(url: &str, key: &str, secret: &str, course: &str, requests: usize) {
                 "time-to-first-value?",
                 "churn-risk?",
             ] {
-                shapes.push(format!("{q}{}{a}{t}", if q.ends_with('?') { "" } else { "&" }));
+                shapes.push(format!(
+                    "{q}{}{a}{t}",
+                    if q.ends_with('?') { "" } else { "&" }
+                ));
             }
             if !scope.is_empty() {
                 for q in ["completion?cohort=week", "time-to-competency?"] {
-                    shapes.push(format!("{q}{}{a}{t}", if q.ends_with('?') { "" } else { "&" }));
+                    shapes.push(format!(
+                        "{q}{}{a}{t}",
+                        if q.ends_with('?') { "" } else { "&" }
+                    ));
                 }
             }
         }
@@ -230,10 +298,16 @@ fn http(url: &str, key: &str, secret: &str, course: &str, requests: usize) {
                     })
                 })
                 .collect();
-            handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap())
+                .collect()
         });
         let (p50, p99) = percentiles(times);
-        println!("| `{}` | {p50:.2} | {p99:.2} |", shape.trim_end_matches(['&', '?']));
+        println!(
+            "| `{}` | {p50:.2} | {p99:.2} |",
+            shape.trim_end_matches(['&', '?'])
+        );
     }
     let agent = ureq::Agent::new_with_defaults();
     let mut times = Vec::new();
@@ -266,7 +340,12 @@ fn reflect(url: &str, key: &str, secret: &str, rate: u64, seconds: u64) {
                 let mut sent = 0u64;
                 while Instant::now() < stop {
                     let batch: Vec<Value> = (0..100)
-                        .map(|i| statement(c * 1_000_000_000 + sent + i, "https://bench.example.com/lesson"))
+                        .map(|i| {
+                            statement(
+                                c * 1_000_000_000 + sent + i,
+                                "https://bench.example.com/lesson",
+                            )
+                        })
                         .collect();
                     agent
                         .post(format!("{url}/xapi/statements"))
@@ -300,11 +379,14 @@ fn reflect(url: &str, key: &str, secret: &str, rate: u64, seconds: u64) {
             let acked = Instant::now();
             loop {
                 let mut res = agent
-                    .get(format!("{url}/analytics/v1/activity?activity={probe}&period=month"))
+                    .get(format!(
+                        "{url}/analytics/v1/activity?activity={probe}&period=month"
+                    ))
                     .header("Authorization", &auth)
                     .call()
                     .unwrap();
-                let v: Value = serde_json::from_str(&res.body_mut().read_to_string().unwrap()).unwrap();
+                let v: Value =
+                    serde_json::from_str(&res.body_mut().read_to_string().unwrap()).unwrap();
                 if v["periods"].as_array().is_some_and(|p| !p.is_empty()) {
                     break;
                 }

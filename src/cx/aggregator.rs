@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use super::facts::{extract, fact_of, LogEntry};
 use super::record::{self, BlockWriter, RecordError, RECORD_FORMAT};
 use super::state::State;
-use super::Cx;
+use super::{Cx, Snapshot};
 use crate::store::{AggregateCommit, Store, StoreError, StoreExt, StoredStatement};
 
 /// The aggregator's consumer name (checkpoint and records).
@@ -36,7 +36,7 @@ const LOAD_PAGE: usize = 16;
 const IDLE_POLL: Duration = Duration::from_millis(100);
 /// While catching up, a snapshot is published at most this often.
 const PUBLISH_EVERY: Duration = Duration::from_millis(250);
-/// The exported gauges are recomputed at most this often.
+/// The exported gauges are recomputed at least this often.
 const GAUGES_EVERY: Duration = Duration::from_secs(5);
 /// Steps are folded into a snapshot once they hold this many facts (and
 /// half as many as the state).
@@ -61,7 +61,8 @@ pub struct Aggregator {
     compact_min: u64,
     published: Option<Instant>,
     unpublished: bool,
-    gauges: Option<Instant>,
+    /// When the gauges were last computed, and what that cost.
+    gauges: Option<(Instant, Duration)>,
 }
 
 fn backend(e: impl std::fmt::Display) -> StoreError {
@@ -119,6 +120,14 @@ fn fold(
     (writer.finish(), facts)
 }
 
+/// The records as read at start.
+#[derive(Default)]
+struct Read {
+    records: Vec<(String, Vec<u8>)>,
+    /// The format of the first record of another format.
+    other: Option<u8>,
+}
+
 fn step_commit(from: i64, to: i64, record: Vec<u8>) -> AggregateCommit {
     AggregateCommit {
         expected_checkpoint: from,
@@ -137,16 +146,28 @@ impl Aggregator {
         loop {
             // The records all belong to one checkpoint, even when another
             // process commits while they are read.
-            let (checkpoint, records) = store
-                .fold_aggregate(CONSUMER, LOAD_PAGE, |acc: &mut Vec<(String, Vec<u8>)>, key, value| {
-                    acc.push((key.to_owned(), value.to_vec()));
+            let (checkpoint, read) = store
+                .fold_aggregate(CONSUMER, LOAD_PAGE, |acc: &mut Read, key, value| {
+                    // Records of another format are not kept: the first
+                    // one decides a rebuild.
+                    match value.first() {
+                        _ if acc.other.is_some() => {}
+                        Some(&RECORD_FORMAT) => acc.records.push((key.to_owned(), value.to_vec())),
+                        Some(b'{') => acc.other = Some(1),
+                        found => acc.other = Some(found.copied().unwrap_or(0)),
+                    }
                     Ok(())
                 })
                 .await?;
-            let settings = cx.settings.clone();
-            let built = tokio::task::spawn_blocking(move || record::load(settings, &records))
-                .await
-                .map_err(backend)?;
+            let built = match read.other {
+                Some(found) => Err(RecordError::OtherFormat { found }),
+                None => {
+                    let settings = cx.settings.clone();
+                    tokio::task::spawn_blocking(move || record::load(settings, &read.records))
+                        .await
+                        .map_err(backend)?
+                }
+            };
             let loaded = match built {
                 Ok(loaded) => loaded,
                 Err(RecordError::OtherFormat { found }) => {
@@ -199,27 +220,47 @@ impl Aggregator {
         self
     }
 
-    /// Publishes the working state (when it changed) and, at most every
-    /// few seconds, recomputes the exported gauges from it.
+    /// Publishes the working state (when it changed), with the exported
+    /// gauges computed from it when they are due: the gauges of a snapshot
+    /// are stored before the snapshot, so whoever sees a snapshot sees
+    /// gauges at least as recent. Gauges are due when the state changed and
+    /// their last computation is older than 20 times its cost (so they take
+    /// at most 5% of a core), or every `GAUGES_EVERY` in any case (as of
+    /// now changes the windows).
     async fn publish(&mut self, force: bool) {
         let due = self.published.is_none_or(|t| t.elapsed() >= PUBLISH_EVERY);
-        if self.unpublished && (force || due) {
-            self.cx.publish(self.state.clone(), self.position);
-            self.unpublished = false;
-            self.published = Some(Instant::now());
-        }
-        if self.gauges.is_none_or(|t| t.elapsed() >= GAUGES_EVERY) {
-            self.gauges = Some(Instant::now());
-            let cx = self.cx.clone();
-            let snapshot = cx.snapshot();
+        let changed = self.unpublished && (force || due);
+        let gauges_due = self.gauges.is_none_or(|(at, cost)| {
+            let age = at.elapsed();
+            age >= GAUGES_EVERY || (changed && age >= cost * 20)
+        });
+        let snapshot = if changed {
+            Arc::new(Snapshot {
+                state: self.state.clone(),
+                checkpoint: self.position,
+            })
+        } else if gauges_due {
+            self.cx.snapshot()
+        } else {
+            return;
+        };
+        if gauges_due {
+            let started = Instant::now();
+            let state = snapshot.clone();
             let computed = tokio::task::spawn_blocking(move || {
                 let now = chrono::Utc::now().timestamp_micros();
-                super::exporter::compute(&snapshot.state, now)
+                super::exporter::compute(&state.state, now)
             })
             .await;
             if let Ok(families) = computed {
-                cx.gauges.store(Arc::new(families));
+                self.cx.gauges.store(Arc::new(families));
             }
+            self.gauges = Some((Instant::now(), started.elapsed()));
+        }
+        if changed {
+            self.cx.snapshot.store(snapshot);
+            self.unpublished = false;
+            self.published = Some(Instant::now());
         }
     }
 
@@ -435,8 +476,14 @@ mod tests {
             checkpoint,
             deletes: written.iter().map(|(k, _)| k.clone()).collect(),
             puts: vec![
-                (uuid::Uuid::new_v4().to_string(), b"\x02{\"seq\":1}".to_vec()),
-                (uuid::Uuid::new_v4().to_string(), b"\x02{\"seq\":9}".to_vec()),
+                (
+                    uuid::Uuid::new_v4().to_string(),
+                    b"\x02{\"seq\":1}".to_vec(),
+                ),
+                (
+                    uuid::Uuid::new_v4().to_string(),
+                    b"\x02{\"seq\":9}".to_vec(),
+                ),
             ],
         };
         assert!(store.commit_aggregate(CONSUMER, old).await.unwrap());
@@ -485,11 +532,17 @@ mod tests {
                 .unwrap();
         }
         a.catch_up_with_log().await.unwrap();
-        let keys: Vec<String> = records(store.as_ref()).await.into_iter().map(|r| r.0).collect();
+        let keys: Vec<String> = records(store.as_ref())
+            .await
+            .into_iter()
+            .map(|r| r.0)
+            .collect();
         assert!(keys.contains(&"m".to_owned()), "{keys:?}");
         assert!(keys.iter().any(|k| k.starts_with('s')), "{keys:?}");
         let restarted = Arc::new(Cx::new(Settings::default()));
-        Aggregator::load(store.clone(), restarted.clone()).await.unwrap();
+        Aggregator::load(store.clone(), restarted.clone())
+            .await
+            .unwrap();
         assert_eq!(restarted.snapshot().state.counted, 5);
         assert_eq!(restarted.checkpoint(), cx.checkpoint());
     }

@@ -228,7 +228,9 @@ pub fn compute(state: &State, as_of: i64) -> Vec<MetricFamily> {
         set(&g.ttfv, &[label, "0.9"], f.p90_seconds);
         for stage in metrics::journey(state, scope, as_of).stages {
             if let Some(n) = stage.learners {
-                g.journey.with_label_values(&[label, stage.stage]).set(n as f64);
+                g.journey
+                    .with_label_values(&[label, stage.stage])
+                    .set(n as f64);
             }
         }
         let r = metrics::revenue(state, scope, as_of, None, Period::Month, &[]);

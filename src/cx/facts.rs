@@ -109,7 +109,7 @@ impl Fact<'_> {
 #[derive(Debug, Clone, PartialEq)]
 pub enum LogEntry<'a> {
     /// A counted statement.
-    Counted(Fact<'a>),
+    Counted(Box<Fact<'a>>),
     /// A voiding statement: never counted, retracts its target.
     Voids(Uuid),
     /// A voided statement (never counted) or one that cannot be read.
@@ -128,7 +128,7 @@ pub fn extract(stored: &StoredStatement) -> LogEntry<'_> {
     if stored.voided {
         return LogEntry::Ignored;
     }
-    LogEntry::Counted(raw.into_fact(stored.seq, stored.stored_ms))
+    LogEntry::Counted(Box::new(raw.into_fact(stored.seq, stored.stored_ms)))
 }
 
 /// The fact of a stored statement whatever its voided state (a voided
@@ -307,10 +307,7 @@ impl<'a> RawStatement<'a> {
             .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
             .map(|t| t.timestamp_micros())
             .unwrap_or(stored_ms.saturating_mul(1000));
-        let verb = self
-            .verb
-            .and_then(|v| v.id)
-            .unwrap_or(Cow::Borrowed(""));
+        let verb = self.verb.and_then(|v| v.id).unwrap_or(Cow::Borrowed(""));
         let (object, activity_type) = match self.object {
             Some(o) if matches!(o.object_type.as_deref(), None | Some("Activity")) => {
                 (o.id, o.definition.and_then(|d| d.kind))
@@ -350,18 +347,16 @@ impl<'a> RawStatement<'a> {
             }),
             _ => None,
         };
-        let exposure = extensions
-            .and_then(|e| e.experiment)
-            .and_then(|v| match v {
-                Value::Object(mut o) => match (o.remove("id"), o.remove("variant")) {
-                    (Some(Value::String(id)), Some(Value::String(variant))) => Some(Exposure {
-                        experiment: Cow::Owned(id),
-                        variant: Cow::Owned(variant),
-                    }),
-                    _ => None,
-                },
+        let exposure = extensions.and_then(|e| e.experiment).and_then(|v| match v {
+            Value::Object(mut o) => match (o.remove("id"), o.remove("variant")) {
+                (Some(Value::String(id)), Some(Value::String(variant))) => Some(Exposure {
+                    experiment: Cow::Owned(id),
+                    variant: Cow::Owned(variant),
+                }),
                 _ => None,
-            });
+            },
+            _ => None,
+        });
         Fact {
             seq,
             learner,
@@ -433,7 +428,7 @@ mod tests {
 
     fn fact(value: Value) -> Fact<'static> {
         match extract(&stored(value, false)) {
-            LogEntry::Counted(f) => f.into_owned(),
+            LogEntry::Counted(f) => (*f).into_owned(),
             other => panic!("expected a counted statement, got {other:?}"),
         }
     }
@@ -453,7 +448,9 @@ mod tests {
             );
         }
         assert_eq!(
-            fact(base(json!({"mbox_sha1sum": "ABC"}))).learner.as_deref(),
+            fact(base(json!({"mbox_sha1sum": "ABC"})))
+                .learner
+                .as_deref(),
             Some("sha1:abc")
         );
         let group = json!({"objectType": "Group", "mbox": "mailto:g@x", "member": []});
@@ -487,8 +484,10 @@ mod tests {
             f.activity_type.as_deref(),
             Some("urn:trellis:cx:activity-type:nps")
         );
-        let agent_object = fact(json!({"actor": {"mbox": "mailto:a@x"}, "verb": {"id": "v:x"},
-            "object": {"objectType": "Agent", "mbox": "mailto:b@x"}}));
+        let agent_object = fact(
+            json!({"actor": {"mbox": "mailto:a@x"}, "verb": {"id": "v:x"},
+            "object": {"objectType": "Agent", "mbox": "mailto:b@x"}}),
+        );
         assert_eq!(agent_object.object, None);
     }
 
@@ -513,10 +512,16 @@ mod tests {
             (json!(10), json!("EURO")),
             (json!(10), json!(978)),
         ] {
-            assert_eq!(buy(amount.clone(), currency.clone()).valid, None, "{amount} {currency}");
+            assert_eq!(
+                buy(amount.clone(), currency.clone()).valid,
+                None,
+                "{amount} {currency}"
+            );
         }
-        let refund = fact(json!({"actor": {"mbox": "mailto:a@x"}, "verb": {"id": REFUND_VERB},
-            "object": {"id": "http://course"}}));
+        let refund = fact(
+            json!({"actor": {"mbox": "mailto:a@x"}, "verb": {"id": REFUND_VERB},
+            "object": {"id": "http://course"}}),
+        );
         assert_eq!(
             refund.purchase,
             Some(Purchase {
@@ -524,9 +529,11 @@ mod tests {
                 valid: None
             })
         );
-        let exposed = fact(json!({"actor": {"mbox": "mailto:a@x"}, "verb": {"id": "v:x"},
+        let exposed = fact(
+            json!({"actor": {"mbox": "mailto:a@x"}, "verb": {"id": "v:x"},
             "object": {"id": "http://course"},
-            "context": {"extensions": {EXPERIMENT_EXTENSION: {"id": "onboarding", "variant": "b"}}}}));
+            "context": {"extensions": {EXPERIMENT_EXTENSION: {"id": "onboarding", "variant": "b"}}}}),
+        );
         assert_eq!(
             exposed.exposure,
             Some(Exposure {
@@ -534,9 +541,11 @@ mod tests {
                 variant: "b".into()
             })
         );
-        let malformed = fact(json!({"actor": {"mbox": "mailto:a@x"}, "verb": {"id": "v:x"},
+        let malformed = fact(
+            json!({"actor": {"mbox": "mailto:a@x"}, "verb": {"id": "v:x"},
             "object": {"id": "http://course"},
-            "context": {"extensions": {EXPERIMENT_EXTENSION: "onboarding/b"}}}));
+            "context": {"extensions": {EXPERIMENT_EXTENSION: "onboarding/b"}}}),
+        );
         assert_eq!(malformed.exposure, None);
     }
 
@@ -545,11 +554,17 @@ mod tests {
         let target = Uuid::new_v4();
         let voiding = json!({"actor": {"mbox": "mailto:a@x"}, "verb": {"id": VOIDED_VERB},
             "object": {"objectType": "StatementRef", "id": target.to_string()}});
-        assert_eq!(extract(&stored(voiding.clone(), false)), LogEntry::Voids(target));
+        assert_eq!(
+            extract(&stored(voiding.clone(), false)),
+            LogEntry::Voids(target)
+        );
         assert_eq!(fact_of(&stored(voiding, false)), None);
         let plain = json!({"actor": {"mbox": "mailto:a@x"}, "verb": {"id": "v:x"}, "object": {"id": "http://a"}});
         assert_eq!(extract(&stored(plain.clone(), true)), LogEntry::Ignored);
         assert!(fact_of(&stored(plain, true)).is_some());
-        assert_eq!(extract(&stored(json!("not an object"), false)), LogEntry::Ignored);
+        assert_eq!(
+            extract(&stored(json!("not an object"), false)),
+            LogEntry::Ignored
+        );
     }
 }

@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use super::facts::Fact;
 use super::metrics::*;
-use super::state::State;
 use super::period::{parse_rfc3339, rfc3339, MICROS_PER_DAY as DAY};
+use super::state::State;
 use super::Settings;
 
 const C: &str = "http://school.example/course";
@@ -162,16 +162,16 @@ fn surveys_count_the_latest_valid_answer_per_learner() {
         .insert("http://custom/csat".into(), SurveyKind::Csat);
     let index = index_with(
         &[
-        answer(1, "a", 0.0, nps, 3.0),
-        answer(2, "a", 1.0, nps, 10.0), // a's latest: promoter
-        answer(3, "b", 1.0, nps, 7.0),
-        answer(4, "b", 1.0, nps, 8.0), // same time, later arrival: passive
-        answer(5, "c", 1.0, nps, 11.0), // out of range: invalid, ignored
-        answer(6, "c", 0.5, nps, 0.0), // c's latest valid: detractor
-        answer(7, "d", 2.0, "http://custom/csat", 4.0),
-        answer(8, "e", 2.0, "urn:trellis:cx:activity-type:ces", 2.5), // not a scale point
-        answer(9, "f", 2.0, "http://not-a-survey", 5.0),
-    ],
+            answer(1, "a", 0.0, nps, 3.0),
+            answer(2, "a", 1.0, nps, 10.0), // a's latest: promoter
+            answer(3, "b", 1.0, nps, 7.0),
+            answer(4, "b", 1.0, nps, 8.0), // same time, later arrival: passive
+            answer(5, "c", 1.0, nps, 11.0), // out of range: invalid, ignored
+            answer(6, "c", 0.5, nps, 0.0), // c's latest valid: detractor
+            answer(7, "d", 2.0, "http://custom/csat", 4.0),
+            answer(8, "e", 2.0, "urn:trellis:cx:activity-type:ces", 2.5), // not a scale point
+            answer(9, "f", 2.0, "http://not-a-survey", 5.0),
+        ],
         s,
     );
     let r = surveys(&index, Some(C), at(5.0), None).total;
@@ -300,6 +300,9 @@ fn a_default_since_beyond_the_period_cap_is_clamped_and_an_explicit_one_is_refus
         let until = Some(at(-400.0));
         let u = activity(&index, scope, at(3.0), Period::Day, None, until).unwrap();
         assert_eq!(u.periods.len(), MAX_PERIODS);
-        assert_eq!(u.periods.last().unwrap().start, rfc3339(Period::Day.start_of(at(-400.0))));
+        assert_eq!(
+            u.periods.last().unwrap().start,
+            rfc3339(Period::Day.start_of(at(-400.0)))
+        );
     }
 }

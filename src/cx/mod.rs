@@ -89,7 +89,8 @@ impl Cx {
     }
 
     fn publish(&self, state: State, checkpoint: i64) {
-        self.snapshot.store(Arc::new(Snapshot { state, checkpoint }));
+        self.snapshot
+            .store(Arc::new(Snapshot { state, checkpoint }));
     }
 
     /// The log position reflected in the latest snapshot.

@@ -217,10 +217,18 @@ mod tests {
                     i64::from(date.day())
                 )
             );
-            assert_eq!(days_from_civil(date.year().into(), date.month().into(), date.day().into()), day);
+            assert_eq!(
+                days_from_civil(date.year().into(), date.month().into(), date.day().into()),
+                day
+            );
             for p in Period::ALL {
                 let index = p.index_of_day(day);
-                assert_eq!(p.start_of_index(index), p.start_of(t), "{p:?} {}", rfc3339(t));
+                assert_eq!(
+                    p.start_of_index(index),
+                    p.start_of(t),
+                    "{p:?} {}",
+                    rfc3339(t)
+                );
                 assert_eq!(p.start_of_index(index + 1), p.next(p.start_of(t)));
             }
             t += 17 * MICROS_PER_DAY + 3_333_333_333;

@@ -136,7 +136,10 @@ impl BlockWriter {
         self.prev_time = f.time;
         let v = self.name(&f.verb);
         put_varint(&mut out, v);
-        for s in [&f.learner, &f.object, &f.activity_type].into_iter().flatten() {
+        for s in [&f.learner, &f.object, &f.activity_type]
+            .into_iter()
+            .flatten()
+        {
             let i = self.name(s);
             put_varint(&mut out, i);
         }
@@ -222,8 +225,12 @@ impl<'a> BlockReader<'a> {
         let n = r.varint()?;
         for _ in 0..n {
             let len = usize::try_from(r.varint()?).map_err(|_| BAD)?;
-            let (s, rest) = (r.bytes.get(..len).ok_or(BAD)?, r.bytes.get(len..).ok_or(BAD)?);
-            r.names.push(std::str::from_utf8(s).map_err(|_| "a name is not UTF-8")?);
+            let (s, rest) = (
+                r.bytes.get(..len).ok_or(BAD)?,
+                r.bytes.get(len..).ok_or(BAD)?,
+            );
+            r.names
+                .push(std::str::from_utf8(s).map_err(|_| "a name is not UTF-8")?);
             r.bytes = rest;
         }
         r.facts_left = r.varint()?;
@@ -249,7 +256,10 @@ impl<'a> BlockReader<'a> {
     }
 
     fn f64(&mut self) -> Result<f64, &'static str> {
-        let (head, rest) = (self.bytes.get(..8).ok_or(BAD)?, self.bytes.get(8..).ok_or(BAD)?);
+        let (head, rest) = (
+            self.bytes.get(..8).ok_or(BAD)?,
+            self.bytes.get(8..).ok_or(BAD)?,
+        );
         self.bytes = rest;
         let mut a = [0u8; 8];
         a.copy_from_slice(head);
@@ -288,8 +298,16 @@ impl<'a> BlockReader<'a> {
         for _ in 0..n {
             context.push(self.name()?);
         }
-        let scaled = if bits & HAS_SCALED != 0 { Some(self.f64()?) } else { None };
-        let raw = if bits & HAS_RAW != 0 { Some(self.f64()?) } else { None };
+        let scaled = if bits & HAS_SCALED != 0 {
+            Some(self.f64()?)
+        } else {
+            None
+        };
+        let raw = if bits & HAS_RAW != 0 {
+            Some(self.f64()?)
+        } else {
+            None
+        };
         let purchase = if bits & PURCHASE != 0 {
             let valid = if bits & VALID_AMOUNT != 0 {
                 let amount = self.f64()?;

@@ -260,7 +260,9 @@ impl Params {
                     *slot = Some(iri.to_owned());
                 }
                 if spec == metrics::StepSpec::default() {
-                    return Err(bad("step needs at least one of verb, object and type".into()));
+                    return Err(bad(
+                        "step needs at least one of verb, object and type".into()
+                    ));
                 }
                 Ok(spec)
             })
@@ -508,7 +510,14 @@ async fn get_experiment(
     let control = p.get("control").map(str::to_owned);
     let a = activity.clone();
     let result = compute(&state, move |s| {
-        metrics::experiment(s, &experiment, outcome, a.as_deref(), as_of, control.as_deref())
+        metrics::experiment(
+            s,
+            &experiment,
+            outcome,
+            a.as_deref(),
+            as_of,
+            control.as_deref(),
+        )
     })
     .await?
     .map_err(|e| ApiError::bad_param("control", e.to_string()))?;

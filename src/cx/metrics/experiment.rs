@@ -294,7 +294,10 @@ fn outcome_of(
                 if e.flags & FLAG_SCORE == 0 || resolved.survey_kind(e.otype) != Some(kind) {
                     return None;
                 }
-                let raw = learner.extra(e.key()).map(|x| x.raw).filter(|r| !r.is_nan())?;
+                let raw = learner
+                    .extra(e.key())
+                    .map(|x| x.raw)
+                    .filter(|r| !r.is_nan())?;
                 let point = kind.point(raw)?;
                 Some(match kind {
                     SurveyKind::Nps if point >= 9 => 100.0,

@@ -124,7 +124,9 @@ pub fn funnel(
                 continue;
             };
             let mut slot = cohort.map(|p| {
-                cohorts.slot(p.index_of_day(day_of(first)), || vec![Vec::new(); steps.len()])
+                cohorts.slot(p.index_of_day(day_of(first)), || {
+                    vec![Vec::new(); steps.len()]
+                })
             });
             let mut prev = first;
             for (k, &t) in reached.iter().enumerate() {

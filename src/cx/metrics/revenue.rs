@@ -171,7 +171,8 @@ pub fn revenue(
                             .enumerate()
                             .map(|(k, &day)| {
                                 let n = eligible.get(k).copied().unwrap_or(0);
-                                let sum = sums.get(i).and_then(|s| s.get(k)).copied().unwrap_or(0.0);
+                                let sum =
+                                    sums.get(i).and_then(|s| s.get(k)).copied().unwrap_or(0.0);
                                 LtvPoint {
                                     day,
                                     eligible: n,

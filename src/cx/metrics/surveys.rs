@@ -96,9 +96,8 @@ impl Tally {
                 promoters: self.promoters,
                 passives: nps - self.promoters - self.detractors,
                 detractors: self.detractors,
-                score: (nps > 0).then(|| {
-                    100.0 * (self.promoters as f64 - self.detractors as f64) / nps as f64
-                }),
+                score: (nps > 0)
+                    .then(|| 100.0 * (self.promoters as f64 - self.detractors as f64) / nps as f64),
             },
             csat: Csat {
                 responses: self.responses[1],
@@ -131,7 +130,12 @@ impl Seen {
     }
 }
 
-pub fn surveys(state: &State, activity: Option<&str>, as_of: i64, period: Option<Period>) -> Surveys {
+pub fn surveys(
+    state: &State,
+    activity: Option<&str>,
+    as_of: i64,
+    period: Option<Period>,
+) -> Surveys {
     let mut total = Tally::default();
     let mut periods: Vec<(i64, Tally)> = Vec::new();
     if let Some(view) = ScopeView::new(state, activity) {

@@ -15,7 +15,16 @@ pub fn journey(state: &State, scope: Option<&str>, as_of: i64) -> Value {
     let j = metrics::journey(state, scope, as_of);
     let n = |i: usize| j.stages.get(i).and_then(|s| s.learners);
     let names: Vec<&str> = j.stages.iter().map(|s| s.stage).collect();
-    assert_eq!(names, ["enrolled", "activated", "achieved", "reviewed", "repurchased"]);
+    assert_eq!(
+        names,
+        [
+            "enrolled",
+            "activated",
+            "achieved",
+            "reviewed",
+            "repurchased"
+        ]
+    );
     json!([n(0), n(1), n(2), n(3), n(4)])
 }
 
@@ -62,7 +71,9 @@ pub fn experiment(
     day: u32,
 ) -> Value {
     let outcome = match metric {
-        "completion" => Outcome::Completion { window_days: window },
+        "completion" => Outcome::Completion {
+            window_days: window,
+        },
         "retention" => Outcome::Retention { day },
         kind => Outcome::Survey(SurveyKind::parse(kind).unwrap()),
     };
@@ -71,9 +82,23 @@ pub fn experiment(
         .variants
         .iter()
         .map(|v| {
-            json!([v.variant, v.exposed, v.n, v.successes, v.value, v.variance,
+            json!([
+                v.variant,
+                v.exposed,
+                v.n,
+                v.successes,
+                v.value,
+                v.variance,
                 [v.ci_low, v.ci_high],
-                [v.difference, v.difference_ci_low, v.difference_ci_high, v.relative_lift, v.p_value, v.chance_to_beat_control]])
+                [
+                    v.difference,
+                    v.difference_ci_low,
+                    v.difference_ci_high,
+                    v.relative_lift,
+                    v.p_value,
+                    v.chance_to_beat_control
+                ]
+            ])
         })
         .collect();
     json!([e.control, e.conflicted, e.srm_p_value, variants])
@@ -96,11 +121,26 @@ pub fn revenue(
                 .cohorts
                 .iter()
                 .map(|k| {
-                    let points: Vec<Value> = k.points.iter().map(|p| json!([p.day, p.eligible, p.ltv])).collect();
+                    let points: Vec<Value> = k
+                        .points
+                        .iter()
+                        .map(|p| json!([p.day, p.eligible, p.ltv]))
+                        .collect();
                     json!([at(&k.start), k.learners, points])
                 })
                 .collect();
-            json!([c.currency, c.purchases, c.refunds, c.revenue, c.buyers, c.repeat_buyers, c.repeat_rate, c.arpu, c.arppu, cohorts])
+            json!([
+                c.currency,
+                c.purchases,
+                c.refunds,
+                c.revenue,
+                c.buyers,
+                c.repeat_buyers,
+                c.repeat_rate,
+                c.arpu,
+                c.arppu,
+                cohorts
+            ])
         })
         .collect();
     json!([currencies, r.invalid])

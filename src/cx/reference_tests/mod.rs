@@ -20,11 +20,11 @@ use super::aggregator::Aggregator;
 use super::metrics::{self, Period};
 use super::Cx;
 use super::Settings;
-use engine::engine;
-use naive::{reference, Variant};
 use crate::store::sqlite::SqliteStore;
 use crate::store::{NewStatement, Store};
 use crate::xapi::{JsonPath, Statement, XapiVersion};
+use engine::engine;
+use naive::{reference, Variant};
 
 const DAY: i64 = 86_400_000_000;
 const BASE: i64 = 1_767_225_600_000_000; // 2026-01-01T00:00:00Z
@@ -427,7 +427,11 @@ fn check_part2(
             "seed {seed} ({what}), {name}, scope {scope:?}, as_of {as_of}:\nreference {want}\nengine    {got}"
         );
     };
-    compare("journey", naive2::journey(raw, scope, as_of), engine2::journey(state, scope, as_of));
+    compare(
+        "journey",
+        naive2::journey(raw, scope, as_of),
+        engine2::journey(state, scope, as_of),
+    );
     let verb = |v: &str| (Some(v.to_owned()), None, None);
     let funnels: [(Vec<naive2::StepRef>, Option<u32>, Option<Period>); 3] = [
         (vec![verb(VERBS[4]), verb(VERBS[0])], None, None),
@@ -435,7 +439,11 @@ fn check_part2(
             vec![
                 (None, Some(ACTIVITIES[1].to_owned()), None),
                 verb(VERBS[5]),
-                (Some(VERBS[1].to_owned()), Some(ACTIVITIES[0].to_owned()), None),
+                (
+                    Some(VERBS[1].to_owned()),
+                    Some(ACTIVITIES[0].to_owned()),
+                    None,
+                ),
             ],
             Some(20),
             Some(Period::Week),
@@ -535,7 +543,11 @@ fn incremental_results_equal_a_recomputation_across_restarts_and_instances() {
             // A restart loads what the two persisted.
             let cx_c = Arc::new(Cx::new(Settings::default()));
             let mut c = Aggregator::load(store.clone(), cx_c.clone()).await.unwrap();
-            assert_eq!(cx_c.snapshot().state.counted, cx_a.snapshot().state.counted, "seed {seed}");
+            assert_eq!(
+                cx_c.snapshot().state.counted,
+                cx_a.snapshot().state.counted,
+                "seed {seed}"
+            );
             c.catch_up_with_log().await.unwrap();
             check(&cx_c, store.as_ref(), seed, "after restart").await;
         }

@@ -35,6 +35,7 @@ fn kind_scale(kind: &str) -> Option<(f64, f64)> {
 
 /// NPS / CSAT / CES of a set of answers: the latest valid one per learner
 /// and kind, and the invalid ones.
+#[allow(clippy::type_complexity)]
 fn survey_results(answers: &[&&Raw]) -> Value {
     let mut latest: HashMap<(&str, &str), ((i64, i64), f64)> = HashMap::new();
     let mut invalid = 0;
@@ -143,7 +144,14 @@ pub fn reference(all: &[Raw], scope: Option<&str>, as_of: i64, v: &Variant) -> V
             }
         }
         (
-            json!([learners.len(), done, cohorts.iter().map(|(k, c)| json!([k, c.0, c.1])).collect::<Vec<_>>()]),
+            json!([
+                learners.len(),
+                done,
+                cohorts
+                    .iter()
+                    .map(|(k, c)| json!([k, c.0, c.1]))
+                    .collect::<Vec<_>>()
+            ]),
             json!([learners.len(), stats(ttc)]),
         )
     } else {
@@ -196,7 +204,10 @@ pub fn reference(all: &[Raw], scope: Option<&str>, as_of: i64, v: &Variant) -> V
     let activity: Vec<Value> = listed(v.activity)
         .into_iter()
         .map(|start| {
-            let rows: Vec<&&&Raw> = in_s.iter().filter(|r| within(r, v.activity, start)).collect();
+            let rows: Vec<&&&Raw> = in_s
+                .iter()
+                .filter(|r| within(r, v.activity, start))
+                .collect();
             let active: BTreeSet<&str> = rows.iter().filter_map(|r| r.learner.as_deref()).collect();
             let mut verbs: BTreeMap<&str, usize> = BTreeMap::new();
             for r in &rows {

@@ -53,9 +53,14 @@ pub fn journey(all: &[Raw], scope: Option<&str>, as_of: i64) -> Value {
         }
     }
     let n = learners.len();
-    let count = |f: &dyn Fn(&str, &[&Raw]) -> bool| learners.iter().filter(|(l, rs)| f(l, rs)).count();
+    let count =
+        |f: &dyn Fn(&str, &[&Raw]) -> bool| learners.iter().filter(|(l, rs)| f(l, rs)).count();
     let activated = count(&|_, rs| {
-        rs.iter().map(|r| r.time.div_euclid(DAY)).collect::<BTreeSet<_>>().len() >= 2
+        rs.iter()
+            .map(|r| r.time.div_euclid(DAY))
+            .collect::<BTreeSet<_>>()
+            .len()
+            >= 2
     });
     let achieved = scope.map(|s| count(&|_, rs| rs.iter().any(|r| completes(r, s))));
     let reviewed = count(&|_, rs| rs.iter().any(|r| valid_point(r).is_some()));
@@ -76,7 +81,10 @@ fn matches(r: &Raw, step: &StepRef) -> bool {
     let t = r.value["object"]["definition"]["type"].as_str();
     let object_type = if r.object.is_some() { t } else { None };
     step.0.as_deref().is_none_or(|v| v == r.verb)
-        && step.1.as_deref().is_none_or(|o| Some(o) == r.object.as_deref())
+        && step
+            .1
+            .as_deref()
+            .is_none_or(|o| Some(o) == r.object.as_deref())
         && step.2.as_deref().is_none_or(|ty| Some(ty) == object_type)
 }
 
@@ -123,9 +131,15 @@ pub fn funnel(
         }
         let keys = [None, cohort.map(|p| p.start_of(reached[0]))];
         for key in keys.into_iter().collect::<BTreeSet<_>>() {
-            let d = durations.entry(key).or_insert(vec![Vec::new(); steps.len()]);
+            let d = durations
+                .entry(key)
+                .or_insert(vec![Vec::new(); steps.len()]);
             for k in 0..reached.len() {
-                d[k].push(if k == 0 { 0 } else { reached[k] - reached[k - 1] });
+                d[k].push(if k == 0 {
+                    0
+                } else {
+                    reached[k] - reached[k - 1]
+                });
             }
         }
     }
@@ -167,7 +181,11 @@ pub fn experiment(
     let mut exposures: BTreeMap<&str, Vec<(i64, i64, &str)>> = BTreeMap::new();
     for r in all.iter().filter(|r| r.time <= as_of) {
         let x = &r.value["context"]["extensions"][EXPERIMENT_EXTENSION];
-        if let (Some(l), Some(e), Some(v)) = (r.learner.as_deref(), x["id"].as_str(), x["variant"].as_str()) {
+        if let (Some(l), Some(e), Some(v)) = (
+            r.learner.as_deref(),
+            x["id"].as_str(),
+            x["variant"].as_str(),
+        ) {
             if e == id {
                 exposures.entry(l).or_default().push((r.time, r.seq, v));
             }
@@ -193,7 +211,10 @@ pub fn experiment(
                 let end = x + i64::from(window) * DAY;
                 (end <= as_of).then(|| {
                     let s = scope.unwrap();
-                    f64::from(u8::from(mine.iter().any(|r| completes(r, s) && r.time >= x && r.time <= end)))
+                    f64::from(u8::from(
+                        mine.iter()
+                            .any(|r| completes(r, s) && r.time >= x && r.time <= end),
+                    ))
                 })
             }
             "retention" => {
@@ -204,7 +225,11 @@ pub fn experiment(
                 let ty = format!("urn:trellis:cx:activity-type:{kind}");
                 mine.iter()
                     .filter(|r| r.time >= x)
-                    .filter_map(|r| valid_point(r).filter(|(k, _)| *k == ty).map(|(_, p)| ((r.time, r.seq), p)))
+                    .filter_map(|r| {
+                        valid_point(r)
+                            .filter(|(k, _)| *k == ty)
+                            .map(|(_, p)| ((r.time, r.seq), p))
+                    })
                     .max_by(|a, b| a.0.cmp(&b.0))
                     .map(|(_, p)| match kind {
                         "nps" if p >= 9.0 => 100.0,
@@ -242,7 +267,10 @@ pub fn experiment(
         .map(|(name, (exposed, v))| {
             let (n, value, var) = stats(v);
             let ci = match (var, value) {
-                (Some(var), Some(m)) if n >= 2 => json!([m - z * (var / n as f64).sqrt(), m + z * (var / n as f64).sqrt()]),
+                (Some(var), Some(m)) if n >= 2 => json!([
+                    m - z * (var / n as f64).sqrt(),
+                    m + z * (var / n as f64).sqrt()
+                ]),
                 _ => json!([null, null]),
             };
             let mut cmp = json!([null, null, null, null, null, null]);
@@ -250,9 +278,20 @@ pub fn experiment(
                 let (cn, cv, cvar) = c.unwrap();
                 let d = value.zip(cv).map(|(t, c)| t - c);
                 let lift = d.zip(cv).filter(|(_, c)| *c != 0.0).map(|(d, c)| d / c);
-                let se = var.zip(cvar).filter(|_| n > 0 && cn > 0).map(|(a, b)| (a / n as f64 + b / cn as f64).sqrt()).filter(|s| *s > 0.0);
+                let se = var
+                    .zip(cvar)
+                    .filter(|_| n > 0 && cn > 0)
+                    .map(|(a, b)| (a / n as f64 + b / cn as f64).sqrt())
+                    .filter(|s| *s > 0.0);
                 cmp = match (d, se) {
-                    (Some(d), Some(se)) => json!([d, d - z * se, d + z * se, lift, 2.0 * (1.0 - phi(d.abs() / se)), phi(d / se)]),
+                    (Some(d), Some(se)) => json!([
+                        d,
+                        d - z * se,
+                        d + z * se,
+                        lift,
+                        2.0 * (1.0 - phi(d.abs() / se)),
+                        phi(d / se)
+                    ]),
                     _ => json!([d, null, null, lift, null, null]),
                 };
             }
@@ -278,7 +317,10 @@ pub fn revenue(
     cohort: Period,
     days: &[u32],
 ) -> Value {
-    let in_s: Vec<&Raw> = all.iter().filter(|r| r.time <= as_of && r.in_scope(scope)).collect();
+    let in_s: Vec<&Raw> = all
+        .iter()
+        .filter(|r| r.time <= as_of && r.in_scope(scope))
+        .collect();
     let mut enrol: BTreeMap<&str, i64> = BTreeMap::new();
     for r in &in_s {
         if let Some(l) = &r.learner {
@@ -295,7 +337,9 @@ pub fn revenue(
         match valid {
             None => invalid += 1,
             Some((amount, code)) if currency.is_none_or(|c| c == code) => {
-                per.entry(code).or_default().push((l, refund, amount, r.time));
+                per.entry(code)
+                    .or_default()
+                    .push((l, refund, amount, r.time));
             }
             Some(_) => {}
         }
@@ -322,10 +366,16 @@ pub fn revenue(
                     let points: Vec<Value> = days
                         .iter()
                         .map(|&d| {
-                            let eligible: Vec<&&str> = ls.iter().filter(|l| enrol[**l] + i64::from(d) * DAY <= as_of).collect();
+                            let eligible: Vec<&&str> = ls
+                                .iter()
+                                .filter(|l| enrol[**l] + i64::from(d) * DAY <= as_of)
+                                .collect();
                             let sum: f64 = sales
                                 .iter()
-                                .filter(|s| eligible.iter().any(|l| **l == s.0) && s.3 < enrol[s.0] + i64::from(d) * DAY)
+                                .filter(|s| {
+                                    eligible.iter().any(|l| **l == s.0)
+                                        && s.3 < enrol[s.0] + i64::from(d) * DAY
+                                })
                                 .map(|s| if s.1 { -s.2 } else { s.2 })
                                 .sum();
                             let ltv = (!eligible.is_empty()).then(|| sum / eligible.len() as f64);
@@ -336,7 +386,18 @@ pub fn revenue(
                 })
                 .collect();
             let div = |a: f64, b: usize| (b > 0).then(|| a / b as f64);
-            json!([code, purchases, refunds, revenue, buyers, repeat, div(repeat as f64, buyers), div(revenue, enrol.len()), div(revenue, buyers), cohorts])
+            json!([
+                code,
+                purchases,
+                refunds,
+                revenue,
+                buyers,
+                repeat,
+                div(repeat as f64, buyers),
+                div(revenue, enrol.len()),
+                div(revenue, buyers),
+                cohorts
+            ])
         })
         .collect();
     json!([currencies, invalid])

@@ -9,8 +9,8 @@ use imbl::OrdMap;
 
 use super::pvec::{PVec, Run};
 use super::*;
-use crate::cx::metrics::SurveyKind;
 use crate::cx::facts::Fact;
+use crate::cx::metrics::SurveyKind;
 use crate::cx::period::{day_of, Period};
 
 /// The periods that count active learners: a statement's day, ISO week and
@@ -77,7 +77,9 @@ fn add(n: u32, delta: i64) -> u32 {
 
 /// Counts one statement more (or less) in a scope's day and verb totals.
 fn count_statement(scope: &mut ScopeState, day: i64, verb: u32, delta: i64) {
-    bump_day(&mut scope.days, day, |d| d.statements = add(d.statements, delta));
+    bump_day(&mut scope.days, day, |d| {
+        d.statements = add(d.statements, delta)
+    });
     bump(&mut scope.verbs, (day, verb), delta);
 }
 
@@ -87,10 +89,14 @@ fn move_enrolment(scope: &mut ScopeState, old: i64, new: i64) {
         return;
     }
     if old != NEVER {
-        bump_day(&mut scope.days, day_of(old), |d| d.enrolled = add(d.enrolled, -1));
+        bump_day(&mut scope.days, day_of(old), |d| {
+            d.enrolled = add(d.enrolled, -1)
+        });
     }
     if new != NEVER {
-        bump_day(&mut scope.days, day_of(new), |d| d.enrolled = add(d.enrolled, 1));
+        bump_day(&mut scope.days, day_of(new), |d| {
+            d.enrolled = add(d.enrolled, 1)
+        });
     }
 }
 
@@ -132,7 +138,10 @@ fn summarize(
                 row.c = e.time;
             }
             if row.k == NEVER {
-                let scaled = learner.extra(e.key()).map(|x| x.scaled).filter(|x| !x.is_nan());
+                let scaled = learner
+                    .extra(e.key())
+                    .map(|x| x.scaled)
+                    .filter(|x| !x.is_nan());
                 if resolved.competent(e.verb, e.flags, scaled, threshold) {
                     row.k = e.time;
                 }
@@ -250,8 +259,8 @@ impl State {
                 }
             };
             // Active learners, checked before the entry is added.
-            let active = periods
-                .map(|(_, from, to)| active_between(&learner.entries, ctxsets, s, from, to));
+            let active =
+                periods.map(|(_, from, to)| active_between(&learner.entries, ctxsets, s, from, to));
             bump_day(&mut scope.days, day, |d| {
                 d.statements += 1;
                 d.active += u32::from(!active[0]);
@@ -319,7 +328,9 @@ impl State {
             },
         );
         if flags & FLAG_SCORE != 0 {
-            let i = learner.extras.partition_point(|x| (x.time, x.seq) < (time, seq));
+            let i = learner
+                .extras
+                .partition_point(|x| (x.time, x.seq) < (time, seq));
             insert_at(
                 &mut learner.extras,
                 i,
@@ -461,8 +472,8 @@ impl State {
                 continue;
             };
             let scope = Arc::make_mut(scope);
-            let active = periods
-                .map(|(_, from, to)| active_between(&learner.entries, ctxsets, s, from, to));
+            let active =
+                periods.map(|(_, from, to)| active_between(&learner.entries, ctxsets, s, from, to));
             bump_day(&mut scope.days, day, |d| {
                 d.statements = add(d.statements, -1);
                 d.active = add(d.active, -i64::from(!active[0]));

@@ -77,8 +77,10 @@ impl<T: Clone> FromIterator<T> for PVec<T> {
             chunk.push(item);
             if chunk.len() == CHUNK {
                 v.len += CHUNK;
-                v.chunks
-                    .push(Arc::new(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK))));
+                v.chunks.push(Arc::new(std::mem::replace(
+                    &mut chunk,
+                    Vec::with_capacity(CHUNK),
+                )));
             }
         }
         if !chunk.is_empty() {
@@ -258,7 +260,9 @@ mod tests {
         let mut model = Vec::new();
         let mut x: u64 = 12345;
         for i in 0..2000u64 {
-            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             let v = (x >> 33) % 500;
             if i % 7 == 3 {
                 let removed = run.remove(&v);
@@ -279,7 +283,11 @@ mod tests {
             model.iter().rev().copied().collect::<Vec<_>>()
         );
         let window: Vec<u64> = run.range(|v| *v < 100, |v| *v < 200).copied().collect();
-        let want: Vec<u64> = model.iter().copied().filter(|v| (100..200).contains(v)).collect();
+        let want: Vec<u64> = model
+            .iter()
+            .copied()
+            .filter(|v| (100..200).contains(v))
+            .collect();
         assert_eq!(window, want);
     }
 }
