@@ -1,6 +1,6 @@
 //! CX analytics benchmark harness (see BENCHMARKS.md, "CX analytics").
 //!
-//!   cargo run --release --example cx_bench -- state FILE.jsonl
+//!   cargo run --release --example cx_bench -- state FILE.jsonl [COURSE]
 //!   cargo run --release --example cx_bench -- fold DIR
 //!   cargo run --release --example cx_bench -- http URL KEY SECRET COURSE [REQUESTS]
 //!   cargo run --release --example cx_bench -- reflect URL KEY SECRET [RATE] [SECONDS]
@@ -74,7 +74,7 @@ async fn fold(dir: &str) {
     );
 }
 
-fn state_bench(file: &str) {
+fn state_bench(file: &str, course: &str) {
     use std::io::BufRead;
     use trellis::cx::facts::{extract, LogEntry};
     use trellis::cx::metrics::{self, Period};
@@ -116,6 +116,23 @@ fn state_bench(file: &str) {
         state.scopes.len(),
         rss_mib("self")
     );
+    let (mut rows, mut answers, mut days, mut verbs) = (0, 0, 0, 0);
+    for scope in state.scopes.iter() {
+        rows += scope.rows.len();
+        answers += scope.answers.len();
+        days += scope.days.len() + scope.weeks.len() + scope.months.len();
+        verbs += scope.verbs.len();
+    }
+    let (mut entries, mut extras, mut members) = (0, 0, 0);
+    for l in state.learners.iter() {
+        entries += l.entries.len();
+        extras += l.extras.len();
+        members += l.members.len();
+    }
+    println!(
+        "held: {entries} learner entries, {extras} scores, {rows} scope rows ({members} memberships), \
+         {answers} scope answers, {days} period counts, {verbs} day-verb counts"
+    );
     let t = Instant::now();
     let records = trellis::cx::record::snapshot_records(&state, 1);
     let bytes: usize = records.iter().map(|r| r.1.len()).sum();
@@ -134,12 +151,16 @@ fn state_bench(file: &str) {
     );
     drop(loaded);
     drop(records);
-    // The largest activity scope by learners.
-    let course = (1..state.scopes.len())
-        .max_by_key(|&i| state.scopes.get(i).map_or(0, |s| s.rows.len()))
-        .map(|i| state.scope_names.name(i as u32).to_owned())
-        .unwrap_or_default();
-    println!("largest scope: {course}");
+    // The course asked for, else the largest activity scope by learners.
+    let course = if course.is_empty() {
+        (1..state.scopes.len())
+            .max_by_key(|&i| state.scopes.get(i).map_or(0, |s| s.rows.len()))
+            .map(|i| state.scope_names.name(i as u32).to_owned())
+            .unwrap_or_default()
+    } else {
+        course.to_owned()
+    };
+    println!("course scope: {course}");
     let day = 86_400_000_000i64;
     let mut seed = 7u64;
     for (label, scope) in [("global", None), ("course", Some(course.as_str()))] {
@@ -407,7 +428,7 @@ fn main() {
     let arg = |i: usize| args.get(i).map(String::as_str).unwrap_or("");
     let num = |i: usize, d: u64| arg(i).parse().unwrap_or(d);
     match arg(0) {
-        "state" => state_bench(arg(1)),
+        "state" => state_bench(arg(1), arg(2)),
         "fold" => tokio::runtime::Runtime::new().unwrap().block_on(fold(arg(1))),
         "http" => http(arg(1), arg(2), arg(3), arg(4), num(5, 200) as usize),
         "reflect" => reflect(arg(1), arg(2), arg(3), num(4, 5000), num(5, 30)),

@@ -37,7 +37,7 @@ pub fn journey(state: &State, activity: Option<&str>, as_of: i64) -> Journey {
     if let Some(view) = ScopeView::new(state, activity) {
         let mut answered = vec![false; view.data.rows.len()];
         for a in view.data.answers.range(|_| false, |a| a.time <= as_of) {
-            if a.kind.point(a.raw).is_some() {
+            if a.valid_point().is_some() {
                 if let Some(r) = answered.get_mut(a.row as usize) {
                     *r = true;
                 }

@@ -148,13 +148,14 @@ pub fn surveys(
         });
         // Newest first: the first answer met per learner and kind is its
         // latest (by event time, then arrival).
+        let mut current = (i64::MAX, i64::MAX); // (period start, index)
         for a in view
             .data
             .answers
             .range(|_| false, |a| a.time <= as_of)
             .rev()
         {
-            let point = a.kind.point(a.raw);
+            let point = a.valid_point();
             match point {
                 None => total.invalid += 1,
                 Some(p) => {
@@ -163,19 +164,19 @@ pub fn surveys(
                     }
                 }
             }
-            if let Some(p) = period {
+            let Some(p) = period else { continue };
+            if a.time < current.0 {
                 let index = p.index_of_day(day_of(a.time));
-                if periods.last().map(|(i, _)| *i) != Some(index) {
-                    periods.push((index, Tally::default()));
-                }
-                let group = periods.len() as u32;
-                if let Some((_, tally)) = periods.last_mut() {
-                    match point {
-                        None => tally.invalid += 1,
-                        Some(pt) => {
-                            if seen_period.first(a.row, a.kind, group) {
-                                tally.count(a.kind, pt);
-                            }
+                current = (p.start_of_index(index), index);
+                periods.push((index, Tally::default()));
+            }
+            let group = periods.len() as u32;
+            if let Some((_, tally)) = periods.last_mut() {
+                match point {
+                    None => tally.invalid += 1,
+                    Some(pt) => {
+                        if seen_period.first(a.row, a.kind, group) {
+                            tally.count(a.kind, pt);
                         }
                     }
                 }

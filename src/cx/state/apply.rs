@@ -5,7 +5,8 @@
 
 use std::sync::Arc;
 
-use imbl::OrdMap;
+use std::collections::btree_map::Entry as Slot;
+use std::collections::BTreeMap;
 
 use super::pvec::{PVec, Run};
 use super::*;
@@ -52,22 +53,29 @@ fn insert_at<T>(v: &mut Vec<T>, i: usize, x: T) {
     v.insert(i, x);
 }
 
-fn bump<K: Ord + Clone>(map: &mut OrdMap<K, u32>, key: K, delta: i64) {
-    let n = i64::from(map.get(&key).copied().unwrap_or(0)) + delta;
-    if n <= 0 {
-        map.remove(&key);
-    } else {
-        map.insert(key, u32::try_from(n).unwrap_or(u32::MAX));
+fn bump<K: Ord>(map: &mut BTreeMap<K, u32>, key: K, delta: i64) {
+    match map.entry(key) {
+        Slot::Occupied(mut o) => {
+            let n = i64::from(*o.get()) + delta;
+            if n <= 0 {
+                o.remove();
+            } else {
+                *o.get_mut() = u32::try_from(n).unwrap_or(u32::MAX);
+            }
+        }
+        Slot::Vacant(v) => {
+            if delta > 0 {
+                v.insert(u32::try_from(delta).unwrap_or(u32::MAX));
+            }
+        }
     }
 }
 
-fn bump_day(days: &mut OrdMap<i64, DayStat>, day: i64, f: impl FnOnce(&mut DayStat)) {
-    let mut stat = days.get(&day).copied().unwrap_or_default();
-    f(&mut stat);
-    if stat == DayStat::default() {
+fn bump_day(days: &mut BTreeMap<i64, DayStat>, day: i64, f: impl FnOnce(&mut DayStat)) {
+    let stat = days.entry(day).or_default();
+    f(stat);
+    if *stat == DayStat::default() {
         days.remove(&day);
-    } else {
-        days.insert(day, stat);
     }
 }
 
@@ -310,7 +318,7 @@ impl State {
                     seq,
                     row: row_at,
                     kind,
-                    raw,
+                    point: kind.point(raw).unwrap_or(INVALID_POINT),
                 });
             }
         }
@@ -496,7 +504,7 @@ impl State {
                 seq,
                 row: row_at,
                 kind: SurveyKind::Nps,
-                raw: 0.0,
+                point: 0,
             });
         }
         self.counted -= 1;

@@ -11,8 +11,9 @@
 //!   summary `Row` per learner (enrolment, last activity, first completion,
 //!   first competency at the configured threshold, activation), in chunks
 //!   of 64; per UTC day the statements, per-verb counts, active learners
-//!   and enrolments; active learners per ISO week and month; survey
-//!   answers in (event time, arrival) order.
+//!   and enrolments; active learners per ISO week and month (ordered maps,
+//!   copied with the scope when a snapshot shares it); survey answers in
+//!   (event time, arrival) order.
 //! - Interned names (learners, activities, verbs, types, currencies,
 //!   experiments, variants) and context sets (the sorted scope ids of a
 //!   statement's `parent` and `grouping` activities).
@@ -30,7 +31,7 @@ pub mod view;
 use std::cmp::Ordering;
 use std::sync::Arc;
 
-use imbl::OrdMap;
+use std::collections::BTreeMap;
 
 use super::metrics::SurveyKind;
 use super::settings::Settings;
@@ -211,6 +212,9 @@ pub struct DayStat {
     pub enrolled: u32,
 }
 
+/// `Answer::point` of an answer outside its scale.
+pub const INVALID_POINT: u8 = u8::MAX;
+
 /// A survey answer: a learner's statement whose object's type is a survey
 /// type (as configured) and which carries `result.score.raw`.
 #[derive(Debug, Clone, Copy)]
@@ -219,7 +223,14 @@ pub struct Answer {
     pub seq: i64,
     pub row: u32,
     pub kind: SurveyKind,
-    pub raw: f64,
+    /// The point of the scale, or `INVALID_POINT`.
+    pub point: u8,
+}
+
+impl Answer {
+    pub fn valid_point(&self) -> Option<u8> {
+        (self.point != INVALID_POINT).then_some(self.point)
+    }
 }
 
 impl PartialEq for Answer {
@@ -275,13 +286,13 @@ pub struct Exposed {
 pub struct ScopeState {
     pub rows: PVec<Row>,
     /// Keyed by day number.
-    pub days: OrdMap<i64, DayStat>,
+    pub days: BTreeMap<i64, DayStat>,
     /// Statements per (day number, verb).
-    pub verbs: OrdMap<(i64, u32), u32>,
+    pub verbs: BTreeMap<(i64, u32), u32>,
     /// Active learners per ISO week (`Period::Week` index).
-    pub weeks: OrdMap<i64, u32>,
+    pub weeks: BTreeMap<i64, u32>,
     /// Active learners per month (`Period::Month` index).
-    pub months: OrdMap<i64, u32>,
+    pub months: BTreeMap<i64, u32>,
     pub answers: Run<Answer>,
     /// The context sets that contain this scope.
     pub ctxsets: Vec<u32>,

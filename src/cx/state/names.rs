@@ -5,10 +5,14 @@ use std::sync::Arc;
 
 use super::pvec::PVec;
 
+/// A fast hasher seeded per process: names come from posted statements, so
+/// the seed must not be predictable (flooding one bucket would cost time).
+type Hasher = foldhash::fast::RandomState;
+
 #[derive(Debug, Clone, Default)]
 pub struct Names {
     names: PVec<Arc<str>>,
-    ids: imbl::HashMap<Arc<str>, u32>,
+    ids: imbl::GenericHashMap<Arc<str>, u32, Hasher, imbl::shared_ptr::DefaultSharedPtr>,
 }
 
 impl Names {
