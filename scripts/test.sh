@@ -62,6 +62,17 @@ PY
 fi
 echo "MongoDB tests use $TRELLIS_TEST_MONGODB_URI"
 
+step "docs/cx-metrics.md is the current product definition"
+# The repository carries a copy of the metric definitions so that a clone
+# is self-contained; when the shared original sits beside the clone (as on
+# the team's machines and in CI), the copy must equal it.
+if [ -f ../shared/cx-metrics.md ]; then
+  cmp docs/cx-metrics.md ../shared/cx-metrics.md ||
+    { echo "docs/cx-metrics.md differs from ../shared/cx-metrics.md: copy it" >&2; exit 1; }
+else
+  echo "no ../shared/cx-metrics.md beside the clone: nothing to compare"
+fi
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
