@@ -226,6 +226,55 @@ fn state_bench(file: &str, course: &str) {
                         std::hint::black_box(metrics::churn_risk(s, scope, t, 7, 30, 100, 0));
                     }),
                 ),
+                (
+                    "journey",
+                    Box::new(move |s, t| {
+                        std::hint::black_box(metrics::journey(s, scope, t));
+                    }),
+                ),
+                (
+                    "funnel (5 steps, window, week cohorts)",
+                    Box::new(move |s, t| {
+                        let steps = funnel_steps();
+                        std::hint::black_box(metrics::funnel(
+                            s,
+                            scope,
+                            t,
+                            &steps,
+                            Some(60),
+                            Some(Period::Week),
+                        ));
+                    }),
+                ),
+                (
+                    "experiment (3 variants, retention)",
+                    Box::new(move |s, t| {
+                        let outcome = metrics::Outcome::Retention { day: 7 };
+                        let e = metrics::experiment(s, BUTTON, outcome, scope, t, None);
+                        std::hint::black_box(e.ok());
+                    }),
+                ),
+                (
+                    "experiment (2 variants, completion)",
+                    Box::new(move |s, t| {
+                        let outcome = metrics::Outcome::Completion { window_days: 30 };
+                        let e = metrics::experiment(s, ONBOARDING, outcome, Some(a), t, None);
+                        std::hint::black_box(e.ok());
+                    }),
+                ),
+                (
+                    "revenue",
+                    Box::new(move |s, t| {
+                        std::hint::black_box(metrics::revenue(
+                            s,
+                            scope,
+                            t,
+                            None,
+                            Period::Month,
+                            &metrics::DEFAULT_LTV_DAYS,
+                        ));
+                    }),
+                ),
             ];
             for (name, f) in list {
                 let mut times = Vec::new();
@@ -248,6 +297,36 @@ fn state_bench(file: &str, course: &str) {
             }
         }
     }
+}
+
+/// The simulator's experiments (`simulate::experiments`).
+const ONBOARDING: &str = "onboarding-checklist";
+const BUTTON: &str = "enrol-button-colour";
+/// A 5-step funnel over the simulator's verbs.
+const FUNNEL_VERBS: [&str; 5] = [
+    "http://adlnet.gov/expapi/verbs/registered",
+    "http://adlnet.gov/expapi/verbs/launched",
+    "http://adlnet.gov/expapi/verbs/experienced",
+    "http://adlnet.gov/expapi/verbs/answered",
+    "http://adlnet.gov/expapi/verbs/completed",
+];
+
+fn funnel_steps() -> Vec<trellis::cx::metrics::StepSpec> {
+    FUNNEL_VERBS
+        .iter()
+        .map(|v| trellis::cx::metrics::StepSpec {
+            verb: Some((*v).to_owned()),
+            ..Default::default()
+        })
+        .collect()
+}
+
+fn funnel_query() -> String {
+    let steps: Vec<(&str, String)> = FUNNEL_VERBS
+        .iter()
+        .map(|v| ("step", json!({ "verb": v }).to_string()))
+        .collect();
+    serde_urlencoded::to_string(steps).unwrap_or_default()
 }
 
 fn agent(key: &str, secret: &str) -> (ureq::Agent, String) {
@@ -281,6 +360,10 @@ fn http(url: &str, key: &str, secret: &str, course: &str, requests: usize) {
                 "surveys?period=month",
                 "time-to-first-value?",
                 "churn-risk?",
+                "journey?",
+                "revenue?",
+                &format!("experiment?experiment={BUTTON}&metric=retention"),
+                &format!("funnel?{}&window_days=60&cohort=week", funnel_query()),
             ] {
                 shapes.push(format!(
                     "{q}{}{a}{t}",
@@ -288,7 +371,11 @@ fn http(url: &str, key: &str, secret: &str, course: &str, requests: usize) {
                 ));
             }
             if !scope.is_empty() {
-                for q in ["completion?cohort=week", "time-to-competency?"] {
+                for q in [
+                    "completion?cohort=week",
+                    "time-to-competency?",
+                    &format!("experiment?experiment={ONBOARDING}&metric=completion"),
+                ] {
                     shapes.push(format!(
                         "{q}{}{a}{t}",
                         if q.ends_with('?') { "" } else { "&" }
@@ -301,6 +388,13 @@ fn http(url: &str, key: &str, secret: &str, course: &str, requests: usize) {
     println!("|---|---|---|");
     for shape in shapes {
         let path = format!("{url}/analytics/v1/{}", shape.trim_end_matches('&'));
+        // A funnel scans every entry of the scope: fewer requests keep the
+        // run short (the count is printed).
+        let requests = if shape.starts_with("funnel") {
+            (requests / 10).max(20)
+        } else {
+            requests
+        };
         let times: Vec<f64> = std::thread::scope(|s| {
             let handles: Vec<_> = (0..4)
                 .map(|_| {
@@ -326,8 +420,15 @@ fn http(url: &str, key: &str, secret: &str, course: &str, requests: usize) {
         });
         let (p50, p99) = percentiles(times);
         println!(
-            "| `{}` | {p50:.2} | {p99:.2} |",
-            shape.trim_end_matches(['&', '?'])
+            "| `{}` | {p50:.2} | {p99:.2} |{}",
+            shape
+                .replace(&funnel_query(), "step=(5 verbs)")
+                .trim_end_matches(['&', '?']),
+            if requests < 200 {
+                format!(" {requests} each")
+            } else {
+                String::new()
+            }
         );
     }
     let agent = ureq::Agent::new_with_defaults();

@@ -8,18 +8,18 @@ use super::period::{parse_rfc3339, rfc3339, MICROS_PER_DAY as DAY};
 use super::state::State;
 use super::Settings;
 
-const C: &str = "http://school.example/course";
-const LESSON: &str = "http://school.example/course/lesson";
-const COMPLETED: &str = "http://adlnet.gov/expapi/verbs/completed";
-const EXPERIENCED: &str = "http://adlnet.gov/expapi/verbs/experienced";
+pub(super) const C: &str = "http://school.example/course";
+pub(super) const LESSON: &str = "http://school.example/course/lesson";
+pub(super) const COMPLETED: &str = "http://adlnet.gov/expapi/verbs/completed";
+pub(super) const EXPERIENCED: &str = "http://adlnet.gov/expapi/verbs/experienced";
 const PASSED: &str = "http://adlnet.gov/expapi/verbs/passed";
 
-fn t0() -> i64 {
+pub(super) fn t0() -> i64 {
     parse_rfc3339("2026-03-02T00:00:00Z").unwrap() // a Monday
 }
 
 /// A learner's statement at `t0 + days` on `object`, in `C`.
-fn f(seq: i64, learner: &str, days: f64, verb: &str, object: &str) -> Fact<'static> {
+pub(super) fn f(seq: i64, learner: &str, days: f64, verb: &str, object: &str) -> Fact<'static> {
     Fact {
         seq,
         learner: Some(format!("mbox:mailto:{learner}@x").into()),
@@ -49,11 +49,11 @@ fn index_with(facts: &[Fact], settings: Settings) -> State {
     state
 }
 
-fn index(facts: &[Fact<'static>]) -> (State, Vec<Fact<'static>>) {
+pub(super) fn index(facts: &[Fact<'static>]) -> (State, Vec<Fact<'static>>) {
     (index_with(facts, Settings::default()), facts.to_vec())
 }
 
-fn at(days: f64) -> i64 {
+pub(super) fn at(days: f64) -> i64 {
     t0() + (days * DAY as f64) as i64
 }
 

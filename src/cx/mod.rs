@@ -24,6 +24,8 @@ pub mod facts;
 pub mod metrics;
 #[cfg(test)]
 mod metrics_tests;
+#[cfg(test)]
+mod metrics_tests2;
 pub mod period;
 pub mod record;
 #[cfg(test)]
