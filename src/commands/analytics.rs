@@ -48,7 +48,7 @@ async fn rebuild(store_args: &StoreArgs) -> anyhow::Result<()> {
     bar.finish();
     println!(
         "Rebuilt the analytics state: {} counted statements up to log position {}.",
-        cx.read().facts(),
+        cx.snapshot().state.counted,
         cx.checkpoint()
     );
     Ok(())

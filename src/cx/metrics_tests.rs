@@ -1,31 +1,31 @@
 //! Each metric against hand-computed expectations on small datasets.
 
-use uuid::Uuid;
+use std::sync::Arc;
 
 use super::facts::Fact;
-use super::index::Index;
 use super::metrics::*;
 use super::period::{parse_rfc3339, rfc3339, MICROS_PER_DAY as DAY};
+use super::state::State;
 use super::Settings;
 
-const C: &str = "http://school.example/course";
-const LESSON: &str = "http://school.example/course/lesson";
-const COMPLETED: &str = "http://adlnet.gov/expapi/verbs/completed";
-const EXPERIENCED: &str = "http://adlnet.gov/expapi/verbs/experienced";
+pub(super) const C: &str = "http://school.example/course";
+pub(super) const LESSON: &str = "http://school.example/course/lesson";
+pub(super) const COMPLETED: &str = "http://adlnet.gov/expapi/verbs/completed";
+pub(super) const EXPERIENCED: &str = "http://adlnet.gov/expapi/verbs/experienced";
 const PASSED: &str = "http://adlnet.gov/expapi/verbs/passed";
 
-fn t0() -> i64 {
+pub(super) fn t0() -> i64 {
     parse_rfc3339("2026-03-02T00:00:00Z").unwrap() // a Monday
 }
 
 /// A learner's statement at `t0 + days` on `object`, in `C`.
-fn f(seq: i64, learner: &str, days: f64, verb: &str, object: &str) -> Fact {
+pub(super) fn f(seq: i64, learner: &str, days: f64, verb: &str, object: &str) -> Fact<'static> {
     Fact {
         seq,
-        learner: Some(format!("mbox:mailto:{learner}@x")),
+        learner: Some(format!("mbox:mailto:{learner}@x").into()),
         time: t0() + (days * DAY as f64) as i64,
-        verb: verb.into(),
-        object: Some(object.into()),
+        verb: verb.to_owned().into(),
+        object: Some(object.to_owned().into()),
         context: if object.starts_with(C) && object != C {
             vec![C.into()]
         } else {
@@ -36,30 +36,34 @@ fn f(seq: i64, learner: &str, days: f64, verb: &str, object: &str) -> Fact {
         scaled: None,
         raw: None,
         activity_type: None,
+        purchase: None,
+        exposure: None,
     }
 }
 
-fn index(facts: &[Fact]) -> (Index, Vec<Uuid>) {
-    let mut index = Index::default();
-    let ids: Vec<Uuid> = facts.iter().map(|_| Uuid::new_v4()).collect();
-    for (id, fact) in ids.iter().zip(facts) {
-        assert!(index.insert(*id, fact));
+fn index_with(facts: &[Fact], settings: Settings) -> State {
+    let mut state = State::new(Arc::new(settings));
+    for fact in facts {
+        assert!(state.insert(fact));
     }
-    (index, ids)
+    state
 }
 
-fn at(days: f64) -> i64 {
+pub(super) fn index(facts: &[Fact<'static>]) -> (State, Vec<Fact<'static>>) {
+    (index_with(facts, Settings::default()), facts.to_vec())
+}
+
+pub(super) fn at(days: f64) -> i64 {
     t0() + (days * DAY as f64) as i64
 }
 
 #[test]
 fn completion_takes_completion_verbs_or_result_and_voiding_retracts_it() {
-    let s = Settings::default();
     let mut by_result = f(3, "b", 1.0, EXPERIENCED, C);
     by_result.completion = true;
     let mut group = f(4, "g", 0.5, COMPLETED, C);
     group.learner = None;
-    let (mut index, ids) = index(&[
+    let (mut index, facts) = index(&[
         f(1, "a", 0.0, EXPERIENCED, LESSON),
         f(2, "a", 2.0, COMPLETED, C),
         by_result,
@@ -67,7 +71,7 @@ fn completion_takes_completion_verbs_or_result_and_voiding_retracts_it() {
         // Completing the lesson is not completing the course.
         f(5, "c", 0.0, COMPLETED, LESSON),
     ]);
-    let c = completion(&index, &s, C, at(10.0), Some(Period::Week));
+    let c = completion(&index, C, at(10.0), Some(Period::Week));
     assert_eq!(
         (c.total.enrolled, c.total.completed, c.total.rate),
         (3, 2, Some(2.0 / 3.0))
@@ -76,18 +80,19 @@ fn completion_takes_completion_verbs_or_result_and_voiding_retracts_it() {
     assert_eq!(cohorts.len(), 1);
     assert_eq!(cohorts[0].start.as_deref(), Some("2026-03-02T00:00:00Z"));
     // In the middle of the data: b enrolled and completed on day 1, a not yet.
-    let mid = completion(&index, &s, C, at(1.5), None);
+    let mid = completion(&index, C, at(1.5), None);
     assert_eq!((mid.total.enrolled, mid.total.completed), (3, 1));
-    index.remove(&ids[2]);
-    let after = completion(&index, &s, C, at(10.0), None);
+    let voided = &facts[2];
+    assert!(index.retract(voided.learner.as_deref(), voided.time, voided.seq));
+    assert!(!index.retract(voided.learner.as_deref(), voided.time, voided.seq));
+    let after = completion(&index, C, at(10.0), None);
     assert_eq!((after.total.enrolled, after.total.completed), (2, 1));
-    let none = completion(&index, &s, "http://nothing", at(10.0), None);
+    let none = completion(&index, "http://nothing", at(10.0), None);
     assert_eq!((none.total.enrolled, none.total.rate), (0, None));
 }
 
 #[test]
 fn time_to_competency_uses_nearest_rank_percentiles_and_the_threshold() {
-    let s = Settings::default();
     let mut facts = Vec::new();
     for (i, days) in [1.0, 2.0, 3.0, 4.0].into_iter().enumerate() {
         let l = format!("l{i}");
@@ -100,14 +105,14 @@ fn time_to_competency_uses_nearest_rank_percentiles_and_the_threshold() {
     below.scaled = Some(0.79);
     facts.extend([exact, below]);
     let (index, _) = index(&facts);
-    let t = time_to_competency(&index, &s, C, at(30.0), 0.8);
+    let t = time_to_competency(&index, C, at(30.0), 0.8);
     assert_eq!((t.enrolled, t.reached), (6, 5));
     // TTCs 0 (e), 1, 2, 3, 4 days: median rank ceil(2.5) = 3 -> 2 days;
     // p90 rank ceil(4.5) = 5 -> 4 days; mean 2 days.
     assert_eq!(t.median_seconds, Some(2.0 * 86_400.0));
     assert_eq!(t.p90_seconds, Some(4.0 * 86_400.0));
     assert_eq!(t.mean_seconds, Some(2.0 * 86_400.0));
-    assert_eq!(time_to_competency(&index, &s, C, at(30.0), 0.9).reached, 4);
+    assert_eq!(time_to_competency(&index, C, at(30.0), 0.9).reached, 4);
     let d = Durations::of(vec![4, 1, 3, 2]);
     assert_eq!(d.median_seconds, Some(2e-6));
 }
@@ -136,7 +141,7 @@ fn retention_needs_a_full_offset_and_a_later_statement() {
     assert_eq!(starts, ["2026-02-23T00:00:00Z", "2026-03-02T00:00:00Z"]);
 }
 
-fn answer(seq: i64, learner: &str, days: f64, kind: &str, raw: f64) -> Fact {
+fn answer(seq: i64, learner: &str, days: f64, kind: &str, raw: f64) -> Fact<'static> {
     let mut a = f(
         seq,
         learner,
@@ -144,7 +149,7 @@ fn answer(seq: i64, learner: &str, days: f64, kind: &str, raw: f64) -> Fact {
         "http://adlnet.gov/expapi/verbs/answered",
         "http://school.example/course/survey",
     );
-    a.activity_type = Some(kind.into());
+    a.activity_type = Some(kind.to_owned().into());
     a.raw = Some(raw);
     a
 }
@@ -155,18 +160,21 @@ fn surveys_count_the_latest_valid_answer_per_learner() {
     let mut s = Settings::default();
     s.survey_types
         .insert("http://custom/csat".into(), SurveyKind::Csat);
-    let (index, _) = index(&[
-        answer(1, "a", 0.0, nps, 3.0),
-        answer(2, "a", 1.0, nps, 10.0), // a's latest: promoter
-        answer(3, "b", 1.0, nps, 7.0),
-        answer(4, "b", 1.0, nps, 8.0), // same time, later arrival: passive
-        answer(5, "c", 1.0, nps, 11.0), // out of range: invalid, ignored
-        answer(6, "c", 0.5, nps, 0.0), // c's latest valid: detractor
-        answer(7, "d", 2.0, "http://custom/csat", 4.0),
-        answer(8, "e", 2.0, "urn:trellis:cx:activity-type:ces", 2.5), // not a scale point
-        answer(9, "f", 2.0, "http://not-a-survey", 5.0),
-    ]);
-    let r = surveys(&index, &s, Some(C), at(5.0), None).total;
+    let index = index_with(
+        &[
+            answer(1, "a", 0.0, nps, 3.0),
+            answer(2, "a", 1.0, nps, 10.0), // a's latest: promoter
+            answer(3, "b", 1.0, nps, 7.0),
+            answer(4, "b", 1.0, nps, 8.0), // same time, later arrival: passive
+            answer(5, "c", 1.0, nps, 11.0), // out of range: invalid, ignored
+            answer(6, "c", 0.5, nps, 0.0), // c's latest valid: detractor
+            answer(7, "d", 2.0, "http://custom/csat", 4.0),
+            answer(8, "e", 2.0, "urn:trellis:cx:activity-type:ces", 2.5), // not a scale point
+            answer(9, "f", 2.0, "http://not-a-survey", 5.0),
+        ],
+        s,
+    );
+    let r = surveys(&index, Some(C), at(5.0), None).total;
     assert_eq!(
         (
             r.nps.responses,
@@ -184,7 +192,7 @@ fn surveys_count_the_latest_valid_answer_per_learner() {
     assert_eq!((r.ces.responses, r.ces.mean), (0, None));
     assert_eq!(r.invalid, 2);
     // As of day 0.75 a's latest is its first answer (a detractor).
-    let early = surveys(&index, &s, Some(C), at(0.75), Some(Period::Day));
+    let early = surveys(&index, Some(C), at(0.75), Some(Period::Day));
     assert_eq!(early.total.nps.detractors, 2);
     let periods = early.periods.unwrap();
     assert_eq!(periods.len(), 1);
@@ -193,7 +201,6 @@ fn surveys_count_the_latest_valid_answer_per_learner() {
 
 #[test]
 fn churn_risk_bounds_are_at_least_inactive_and_less_than_churned_days() {
-    let s = Settings::default();
     let (index, _) = index(&[
         f(1, "seven", 0.0, EXPERIENCED, LESSON), // 7 days before as_of: at risk
         f(2, "thirty", -23.0, EXPERIENCED, LESSON), // 30 days before: churned
@@ -202,15 +209,15 @@ fn churn_risk_bounds_are_at_least_inactive_and_less_than_churned_days() {
         f(5, "done", -4.0, COMPLETED, C), // completed: not at risk
         f(6, "old", -22.0, EXPERIENCED, LESSON), // 29 days: at risk
     ]);
-    let r = churn_risk(&index, &s, Some(C), at(7.0), 7, 30, 10, 0);
+    let r = churn_risk(&index, Some(C), at(7.0), 7, 30, 10, 0);
     assert_eq!(r.count, 2);
     assert_eq!(r.learners[0].actor["mbox"], "mailto:old@x");
     assert_eq!(r.learners[1].last_active, rfc3339(t0()));
-    let paged = churn_risk(&index, &s, Some(C), at(7.0), 7, 30, 1, 1);
+    let paged = churn_risk(&index, Some(C), at(7.0), 7, 30, 1, 1);
     assert_eq!((paged.count, paged.learners.len()), (2, 1));
     assert_eq!(paged.learners[0].actor["mbox"], "mailto:seven@x");
     // Globally nobody has completed, so "done" (last seen 11 days ago) counts.
-    assert_eq!(learners_at_risk(&index, &s, None, at(7.0)), 3);
+    assert_eq!(learners_at_risk(&index, None, at(7.0)), 3);
 }
 
 #[test]
@@ -262,4 +269,40 @@ fn engagement_activity_and_time_to_first_value_by_hand() {
         activity(&index, None, at(9.0), Period::Day, Some(0), None),
         Err(MetricError::TooManyPeriods)
     ));
+}
+
+#[test]
+fn a_default_since_beyond_the_period_cap_is_clamped_and_an_explicit_one_is_refused() {
+    // One statement dated in year 1000 (accepted by the LRS) must not make
+    // the default range of activity and engagement an error.
+    let mut ancient = f(1, "a", 0.0, EXPERIENCED, LESSON);
+    ancient.time = parse_rfc3339("1000-06-01T00:00:00Z").unwrap();
+    let (index, _) = index(&[ancient, f(2, "b", 1.0, EXPERIENCED, LESSON)]);
+    for scope in [None, Some(C)] {
+        let a = activity(&index, scope, at(3.0), Period::Day, None, None).unwrap();
+        assert_eq!(a.periods.len(), MAX_PERIODS);
+        let last = a.periods.last().unwrap();
+        assert_eq!(last.start, rfc3339(t0() + 3 * DAY));
+        assert_eq!(a.periods[a.periods.len() - 3].statements, 1);
+        let y = activity(&index, scope, at(3.0), Period::Month, None, None).unwrap();
+        assert_eq!(y.periods.len(), MAX_PERIODS);
+        assert_eq!(y.periods.last().unwrap().statements, 1);
+        let w = engagement(&index, scope, at(3.0), Period::Week, None, None).unwrap();
+        assert_eq!(w.periods.len(), MAX_PERIODS);
+        assert_eq!(w.periods.last().unwrap().enrolled, 2);
+        // The same range asked for explicitly is refused.
+        let since = parse_rfc3339("1000-06-01T00:00:00Z");
+        assert_eq!(
+            activity(&index, scope, at(3.0), Period::Day, since, None),
+            Err(MetricError::TooManyPeriods)
+        );
+        // The cap is counted before `until`, not before `as_of`.
+        let until = Some(at(-400.0));
+        let u = activity(&index, scope, at(3.0), Period::Day, None, until).unwrap();
+        assert_eq!(u.periods.len(), MAX_PERIODS);
+        assert_eq!(
+            u.periods.last().unwrap().start,
+            rfc3339(Period::Day.start_of(at(-400.0)))
+        );
+    }
 }

@@ -4,57 +4,79 @@
 //!
 //! - `settings`: how the metrics read statements (`Settings`), with their
 //!   defaults and checks.
-//! - `facts`: what one stored statement contributes (`Fact`), persisted as
-//!   versioned records.
-//! - `index`: the in-memory state built from facts, per scope and learner.
+//! - `facts`: what one stored statement contributes (`Fact`).
+//! - `state`: the compact in-memory state built from facts (per learner
+//!   statement keys, per scope summary rows and day counts), persistent so
+//!   that snapshots are cheap.
+//! - `record`: the versioned binary form of facts the aggregator persists.
 //! - `period`: UTC days, ISO weeks, months; RFC 3339 times.
-//! - `metrics`: one pure function per metric over the index, one file per
+//! - `metrics`: one pure function per metric over a state, one file per
 //!   metric family.
-//! - `aggregator`: folds the store's log into the index and persists facts
-//!   with the checkpoint, atomically.
-//! - `exporter`: the Prometheus collector of the CX gauges.
+//! - `aggregator`: folds the store's log into the state, publishes a
+//!   snapshot after each step and persists facts with the checkpoint,
+//!   atomically.
+//! - `exporter`: the Prometheus gauges, computed by the aggregator, read by
+//!   the scrape.
 
 pub mod aggregator;
 pub mod exporter;
 pub mod facts;
-pub mod index;
 pub mod metrics;
 #[cfg(test)]
 mod metrics_tests;
+#[cfg(test)]
+mod metrics_tests2;
 pub mod period;
+pub mod record;
 #[cfg(test)]
 mod reference_tests;
 pub mod settings;
+pub mod state;
 
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::Arc;
 
-use index::Index;
+use arc_swap::ArcSwap;
+use prometheus::proto::MetricFamily;
+
 pub use settings::Settings;
+use state::State;
 
-/// The aggregated state a process holds, shared by the aggregator (writer),
-/// the analytics API and the exporter (readers).
+/// An immutable state and the log position it reflects.
+#[derive(Debug)]
+pub struct Snapshot {
+    pub state: State,
+    pub checkpoint: i64,
+}
+
+/// The aggregated state a process holds: the aggregator publishes
+/// snapshots, the analytics API and the exporter read the latest one
+/// without ever waiting for the aggregator (nor it for them).
 #[derive(Debug)]
 pub struct Cx {
-    pub settings: Settings,
-    index: RwLock<Index>,
-    /// The log position reflected in `index`.
-    checkpoint: AtomicI64,
+    pub settings: Arc<Settings>,
+    snapshot: ArcSwap<Snapshot>,
     /// `stored` (ms) of the oldest statement not yet reflected, or -1.
     pending_since_ms: AtomicI64,
     /// Whether the persisted state has been loaded (until then answers
     /// would be wrong, so the API answers 503).
-    loaded: std::sync::atomic::AtomicBool,
+    loaded: AtomicBool,
+    /// The CX gauges as the aggregator last computed them.
+    gauges: ArcSwap<Vec<MetricFamily>>,
 }
 
 impl Cx {
     pub fn new(settings: Settings) -> Cx {
+        let settings = Arc::new(settings);
         Cx {
+            snapshot: ArcSwap::from_pointee(Snapshot {
+                state: State::new(settings.clone()),
+                checkpoint: 0,
+            }),
             settings,
-            index: RwLock::new(Index::default()),
-            checkpoint: AtomicI64::new(0),
             pending_since_ms: AtomicI64::new(-1),
-            loaded: std::sync::atomic::AtomicBool::new(false),
+            loaded: AtomicBool::new(false),
+            gauges: ArcSwap::from_pointee(Vec::new()),
         }
     }
 
@@ -63,18 +85,24 @@ impl Cx {
         self.loaded.load(Ordering::Acquire)
     }
 
-    /// Read access to the index (a poisoned lock still holds a consistent
-    /// index: every mutation completes before the guard is released).
-    pub fn read(&self) -> RwLockReadGuard<'_, Index> {
-        self.index.read().unwrap_or_else(|e| e.into_inner())
+    /// The latest published snapshot.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.snapshot.load_full()
     }
 
-    fn write(&self) -> RwLockWriteGuard<'_, Index> {
-        self.index.write().unwrap_or_else(|e| e.into_inner())
+    fn publish(&self, state: State, checkpoint: i64) {
+        self.snapshot
+            .store(Arc::new(Snapshot { state, checkpoint }));
     }
 
+    /// The log position reflected in the latest snapshot.
     pub fn checkpoint(&self) -> i64 {
-        self.checkpoint.load(Ordering::Acquire)
+        self.snapshot.load().checkpoint
+    }
+
+    /// The gauges computed at the aggregator's last gauge step.
+    pub fn gauges(&self) -> Arc<Vec<MetricFamily>> {
+        self.gauges.load_full()
     }
 
     /// Seconds between now and the stored time of the oldest statement not

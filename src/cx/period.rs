@@ -5,6 +5,37 @@ use chrono::{DateTime, Datelike, Months, NaiveDate, SecondsFormat, Utc};
 
 pub const MICROS_PER_DAY: i64 = 86_400_000_000;
 
+/// The UTC day number (days since 1970-01-01) of an instant.
+pub fn day_of(micros: i64) -> i64 {
+    micros.div_euclid(MICROS_PER_DAY)
+}
+
+/// Year, month (1-12) and day (1-31) of a day number (the proleptic
+/// Gregorian calendar, by integer arithmetic: no table, no allocation).
+pub fn civil_from_days(day: i64) -> (i64, i64, i64) {
+    let z = day + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+/// The day number of a calendar date (inverse of `civil_from_days`).
+pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Period {
     Day,
@@ -37,6 +68,34 @@ impl Period {
                 micros_of(date.with_day(1).unwrap_or(date))
             }
         }
+    }
+
+    /// The number of the period containing a day: consecutive periods have
+    /// consecutive numbers (days since the epoch, weeks since the epoch's
+    /// Monday, months since year 0).
+    pub fn index_of_day(self, day: i64) -> i64 {
+        match self {
+            Period::Day => day,
+            Period::Week => (day + 3).div_euclid(7),
+            Period::Month => {
+                let (y, m, _) = civil_from_days(day);
+                y * 12 + m - 1
+            }
+        }
+    }
+
+    /// The first day of period number `index`.
+    pub fn first_day(self, index: i64) -> i64 {
+        match self {
+            Period::Day => index,
+            Period::Week => index * 7 - 3,
+            Period::Month => days_from_civil(index.div_euclid(12), index.rem_euclid(12) + 1, 1),
+        }
+    }
+
+    /// Start (microseconds) of period number `index`, saturated.
+    pub fn start_of_index(self, index: i64) -> i64 {
+        self.first_day(index).saturating_mul(MICROS_PER_DAY)
     }
 
     /// Start of the period after the one starting at `start`.
@@ -141,6 +200,38 @@ mod tests {
             );
             assert_eq!(Period::Day.start_of(t), micros_of(date));
             t += 3 * MICROS_PER_DAY + 7_777_777_777;
+        }
+    }
+
+    #[test]
+    fn period_numbers_and_civil_dates_match_the_calendar() {
+        let mut t = at("1000-01-01T00:00:00Z");
+        while t < at("2400-03-01T00:00:00Z") {
+            let day = day_of(t);
+            let date = date_of(t);
+            assert_eq!(
+                civil_from_days(day),
+                (
+                    i64::from(date.year()),
+                    i64::from(date.month()),
+                    i64::from(date.day())
+                )
+            );
+            assert_eq!(
+                days_from_civil(date.year().into(), date.month().into(), date.day().into()),
+                day
+            );
+            for p in Period::ALL {
+                let index = p.index_of_day(day);
+                assert_eq!(
+                    p.start_of_index(index),
+                    p.start_of(t),
+                    "{p:?} {}",
+                    rfc3339(t)
+                );
+                assert_eq!(p.start_of_index(index + 1), p.next(p.start_of(t)));
+            }
+            t += 17 * MICROS_PER_DAY + 3_333_333_333;
         }
     }
 

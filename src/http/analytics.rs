@@ -3,6 +3,11 @@
 //! access to all statements (`statements/read`, `all/read` or `all`);
 //! `statements/read/mine` is refused with 403 because metrics aggregate
 //! other learners' statements.
+//!
+//! Each answer is computed on the blocking thread pool from the latest
+//! published snapshot of the state: a request never holds a lock the
+//! aggregator needs, and never occupies an executor thread while it
+//! computes.
 
 use std::collections::HashMap;
 
@@ -17,6 +22,7 @@ use super::AppState;
 use crate::auth::ReadAccess;
 use crate::cx::metrics::{self, MetricError, Period, DEFAULT_RETENTION_DAYS};
 use crate::cx::period::{parse_rfc3339, rfc3339};
+use crate::cx::state::State;
 use crate::xapi::datatypes::is_iri;
 
 /// Longest day offset or day count a parameter accepts (100 years).
@@ -38,13 +44,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 "/time-to-first-value",
                 web::get().to(get_time_to_first_value),
             )
-            .route("/churn-risk", web::get().to(get_churn_risk)),
+            .route("/churn-risk", web::get().to(get_churn_risk))
+            .route("/journey", web::get().to(get_journey))
+            .route("/funnel", web::get().to(get_funnel))
+            .route("/experiment", web::get().to(get_experiment))
+            .route("/revenue", web::get().to(get_revenue)),
     );
 }
 
 /// An authorised request's parameters.
 struct Params {
     map: HashMap<String, String>,
+    /// The values of `step`, the one parameter that may repeat (when the
+    /// endpoint takes it), in order.
+    steps: Vec<String>,
 }
 
 impl Params {
@@ -70,14 +83,23 @@ impl Params {
                 ))
             }
         }
-        let pairs = parse_query(req.query_string())?;
+        let mut pairs = parse_query(req.query_string())?;
+        let mut steps = Vec::new();
+        if extra.contains(&"step") {
+            pairs.retain(|(name, value)| {
+                if name == "step" {
+                    steps.push(value.clone());
+                }
+                name != "step"
+            });
+        }
         let map = param_map(&pairs, |name| {
             name == "activity" || name == "as_of" || extra.contains(&name)
         })?
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
-        Ok(Params { map })
+        Ok(Params { map, steps })
     }
 
     fn get(&self, name: &str) -> Option<&str> {
@@ -151,8 +173,12 @@ impl Params {
     }
 
     fn days(&self) -> Result<Vec<u32>, ApiError> {
+        self.days_or(&DEFAULT_RETENTION_DAYS)
+    }
+
+    fn days_or(&self, default: &[u32]) -> Result<Vec<u32>, ApiError> {
         let Some(v) = self.get("days") else {
-            return Ok(DEFAULT_RETENTION_DAYS.to_vec());
+            return Ok(default.to_vec());
         };
         let bad = || {
             ApiError::bad_param(
@@ -181,6 +207,66 @@ impl Params {
                 )),
             })
             .transpose()
+    }
+
+    /// A whole number from 1 to `MAX_DAYS`.
+    fn positive_days(&self, name: &str) -> Result<Option<u32>, ApiError> {
+        self.get(name)
+            .map(|v| match v.parse::<u32>() {
+                Ok(n) if (1..=MAX_DAYS).contains(&n) => Ok(n),
+                _ => Err(ApiError::bad_param(
+                    name,
+                    format!("{name} must be a whole number from 1 to {MAX_DAYS}, not {v:?}"),
+                )),
+            })
+            .transpose()
+    }
+
+    fn required(&self, name: &str) -> Result<&str, ApiError> {
+        self.get(name)
+            .ok_or_else(|| ApiError::bad_param(name, format!("{name} is required")))
+    }
+
+    /// The funnel's steps: 2 to 10 JSON objects of `verb`, `object`, `type`.
+    fn steps(&self) -> Result<Vec<metrics::StepSpec>, ApiError> {
+        let bad = |why: String| ApiError::bad_param("step", why);
+        if !(2..=10).contains(&self.steps.len()) {
+            return Err(bad(format!(
+                "a funnel needs 2 to 10 step parameters, not {}",
+                self.steps.len()
+            )));
+        }
+        self.steps
+            .iter()
+            .map(|raw| {
+                let Ok(Value::Object(map)) = serde_json::from_str::<Value>(raw) else {
+                    return Err(bad(format!("step must be a JSON object, not {raw:?}")));
+                };
+                let mut spec = metrics::StepSpec::default();
+                for (key, value) in &map {
+                    let Some(iri) = value.as_str().filter(|v| is_iri(v)) else {
+                        return Err(bad(format!("step property {key:?} must be an IRI")));
+                    };
+                    let slot = match key.as_str() {
+                        "verb" => &mut spec.verb,
+                        "object" => &mut spec.object,
+                        "type" => &mut spec.activity_type,
+                        other => {
+                            return Err(bad(format!(
+                                "step properties are verb, object and type, not {other:?}"
+                            )))
+                        }
+                    };
+                    *slot = Some(iri.to_owned());
+                }
+                if spec == metrics::StepSpec::default() {
+                    return Err(bad(
+                        "step needs at least one of verb, object and type".into()
+                    ));
+                }
+                Ok(spec)
+            })
+            .collect()
     }
 
     /// `since` and `until`, checked for order.
@@ -212,6 +298,17 @@ fn answer(
     Ok(HttpResponse::Ok().json(value))
 }
 
+/// Computes an answer from the latest snapshot on the blocking pool.
+async fn compute<T: Send + 'static>(
+    state: &AppState,
+    f: impl FnOnce(&State) -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    let snapshot = state.cx.snapshot();
+    web::block(move || f(&snapshot.state))
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("analytics computation: {e}")))
+}
+
 impl From<MetricError> for ApiError {
     fn from(e: MetricError) -> ApiError {
         match e {
@@ -226,8 +323,8 @@ async fn get_completion(
 ) -> Result<HttpResponse, ApiError> {
     let p = Params::read(&req, &state, &["cohort"]).await?;
     let (activity, as_of, cohort) = (p.required_activity()?, p.as_of()?, p.period("cohort")?);
-    let cx = &state.cx;
-    let result = metrics::completion(&cx.read(), &cx.settings, &activity, as_of, cohort);
+    let a = activity.clone();
+    let result = compute(&state, move |s| metrics::completion(s, &a, as_of, cohort)).await?;
     answer(Some(&activity), as_of, result)
 }
 
@@ -239,7 +336,11 @@ async fn get_retention(
     let (activity, as_of) = (p.activity()?, p.as_of()?);
     let cohort = p.period("cohort")?.unwrap_or(Period::Week);
     let days = p.days()?;
-    let result = metrics::retention(&state.cx.read(), activity.as_deref(), as_of, cohort, &days);
+    let a = activity.clone();
+    let result = compute(&state, move |s| {
+        metrics::retention(s, a.as_deref(), as_of, cohort, &days)
+    })
+    .await?;
     answer(activity.as_deref(), as_of, result)
 }
 
@@ -249,9 +350,12 @@ async fn get_time_to_competency(
 ) -> Result<HttpResponse, ApiError> {
     let p = Params::read(&req, &state, &["threshold"]).await?;
     let (activity, as_of) = (p.required_activity()?, p.as_of()?);
-    let cx = &state.cx;
-    let threshold = metrics::threshold_for(&cx.settings, &activity, p.threshold()?);
-    let result = metrics::time_to_competency(&cx.read(), &cx.settings, &activity, as_of, threshold);
+    let threshold = metrics::threshold_for(&state.cx.settings, &activity, p.threshold()?);
+    let a = activity.clone();
+    let result = compute(&state, move |s| {
+        metrics::time_to_competency(s, &a, as_of, threshold)
+    })
+    .await?;
     answer(Some(&activity), as_of, result)
 }
 
@@ -263,14 +367,11 @@ async fn get_engagement(
     let (activity, as_of) = (p.activity()?, p.as_of()?);
     let period = p.period("period")?.unwrap_or(Period::Week);
     let (since, until) = p.range()?;
-    let result = metrics::engagement(
-        &state.cx.read(),
-        activity.as_deref(),
-        as_of,
-        period,
-        since,
-        until,
-    )?;
+    let a = activity.clone();
+    let result = compute(&state, move |s| {
+        metrics::engagement(s, a.as_deref(), as_of, period, since, until)
+    })
+    .await??;
     answer(activity.as_deref(), as_of, result)
 }
 
@@ -282,14 +383,11 @@ async fn get_activity(
     let (activity, as_of) = (p.activity()?, p.as_of()?);
     let period = p.period("period")?.unwrap_or(Period::Day);
     let (since, until) = p.range()?;
-    let result = metrics::activity(
-        &state.cx.read(),
-        activity.as_deref(),
-        as_of,
-        period,
-        since,
-        until,
-    )?;
+    let a = activity.clone();
+    let result = compute(&state, move |s| {
+        metrics::activity(s, a.as_deref(), as_of, period, since, until)
+    })
+    .await??;
     answer(activity.as_deref(), as_of, result)
 }
 
@@ -299,8 +397,11 @@ async fn get_surveys(
 ) -> Result<HttpResponse, ApiError> {
     let p = Params::read(&req, &state, &["period"]).await?;
     let (activity, as_of, period) = (p.activity()?, p.as_of()?, p.period("period")?);
-    let cx = &state.cx;
-    let result = metrics::surveys(&cx.read(), &cx.settings, activity.as_deref(), as_of, period);
+    let a = activity.clone();
+    let result = compute(&state, move |s| {
+        metrics::surveys(s, a.as_deref(), as_of, period)
+    })
+    .await?;
     answer(activity.as_deref(), as_of, result)
 }
 
@@ -310,7 +411,11 @@ async fn get_time_to_first_value(
 ) -> Result<HttpResponse, ApiError> {
     let p = Params::read(&req, &state, &[]).await?;
     let (activity, as_of) = (p.activity()?, p.as_of()?);
-    let result = metrics::time_to_first_value(&state.cx.read(), activity.as_deref(), as_of);
+    let a = activity.clone();
+    let result = compute(&state, move |s| {
+        metrics::time_to_first_value(s, a.as_deref(), as_of)
+    })
+    .await?;
     answer(activity.as_deref(), as_of, result)
 }
 
@@ -329,16 +434,117 @@ async fn get_churn_risk(
     let churned = p.number("churned_days", MAX_DAYS)?.unwrap_or(30);
     let limit = p.number("limit", MAX_LIMIT)?.unwrap_or(DEFAULT_LIMIT);
     let offset = p.number("offset", usize::MAX)?.unwrap_or(0);
-    let cx = &state.cx;
-    let result = metrics::churn_risk(
-        &cx.read(),
-        &cx.settings,
-        activity.as_deref(),
-        as_of,
-        inactive,
-        churned,
-        limit,
-        offset,
-    );
+    let a = activity.clone();
+    let result = compute(&state, move |s| {
+        metrics::churn_risk(s, a.as_deref(), as_of, inactive, churned, limit, offset)
+    })
+    .await?;
+    answer(activity.as_deref(), as_of, result)
+}
+
+async fn get_journey(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let p = Params::read(&req, &state, &[]).await?;
+    let (activity, as_of) = (p.activity()?, p.as_of()?);
+    let a = activity.clone();
+    let result = compute(&state, move |s| metrics::journey(s, a.as_deref(), as_of)).await?;
+    answer(activity.as_deref(), as_of, result)
+}
+
+async fn get_funnel(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let p = Params::read(&req, &state, &["step", "window_days", "cohort"]).await?;
+    let (activity, as_of) = (p.activity()?, p.as_of()?);
+    let steps = p.steps()?;
+    let window = p.positive_days("window_days")?;
+    let cohort = p.period("cohort")?;
+    let a = activity.clone();
+    let result = compute(&state, move |s| {
+        metrics::funnel(s, a.as_deref(), as_of, &steps, window, cohort)
+    })
+    .await?;
+    answer(activity.as_deref(), as_of, result)
+}
+
+async fn get_experiment(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let p = Params::read(
+        &req,
+        &state,
+        &["experiment", "metric", "window_days", "day", "control"],
+    )
+    .await?;
+    let (activity, as_of) = (p.activity()?, p.as_of()?);
+    let experiment = p.required("experiment")?.to_owned();
+    let outcome = match p.required("metric")? {
+        "completion" => metrics::Outcome::Completion {
+            window_days: p.positive_days("window_days")?.unwrap_or(30),
+        },
+        "retention" => metrics::Outcome::Retention {
+            day: p.number("day", MAX_DAYS)?.unwrap_or(7),
+        },
+        other => match metrics::SurveyKind::parse(other) {
+            Some(kind) => metrics::Outcome::Survey(kind),
+            None => {
+                return Err(ApiError::bad_param(
+                    "metric",
+                    format!(
+                        "metric must be completion, retention, nps, csat or ces, not {other:?}"
+                    ),
+                ))
+            }
+        },
+    };
+    if matches!(outcome, metrics::Outcome::Completion { .. }) && activity.is_none() {
+        return Err(ApiError::bad_param(
+            "activity",
+            "the completion metric needs an activity (the scope IRI)",
+        ));
+    }
+    let control = p.get("control").map(str::to_owned);
+    let a = activity.clone();
+    let result = compute(&state, move |s| {
+        metrics::experiment(
+            s,
+            &experiment,
+            outcome,
+            a.as_deref(),
+            as_of,
+            control.as_deref(),
+        )
+    })
+    .await?
+    .map_err(|e| ApiError::bad_param("control", e.to_string()))?;
+    answer(activity.as_deref(), as_of, result)
+}
+
+async fn get_revenue(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let p = Params::read(&req, &state, &["currency", "cohort", "days"]).await?;
+    let (activity, as_of) = (p.activity()?, p.as_of()?);
+    let currency = p.get("currency").map(str::to_owned);
+    if let Some(c) = &currency {
+        if c.len() != 3 || !c.bytes().all(|b| b.is_ascii_uppercase()) {
+            return Err(ApiError::bad_param(
+                "currency",
+                format!("currency must be three uppercase letters (ISO 4217), not {c:?}"),
+            ));
+        }
+    }
+    let cohort = p.period("cohort")?.unwrap_or(Period::Month);
+    let days = p.days_or(&metrics::DEFAULT_LTV_DAYS)?;
+    let a = activity.clone();
+    let result = compute(&state, move |s| {
+        metrics::revenue(s, a.as_deref(), as_of, currency.as_deref(), cohort, &days)
+    })
+    .await?;
     answer(activity.as_deref(), as_of, result)
 }

@@ -246,6 +246,30 @@ fn analytics_refuse_bad_parameters_and_insufficient_scopes() {
     assert_eq!(status, 403);
     let (status, _) = app.as_user(key, "wrong").get("/analytics/v1/activity");
     assert_eq!(status, 401);
+    // A statement dated in year 1000 does not make the default range of
+    // activity and engagement an error (it is clamped to the period cap);
+    // the same range asked for explicitly is.
+    app.post_statements(&json!({"actor": {"mbox": "mailto:old@example.com"},
+        "verb": {"id": "http://adlnet.gov/expapi/verbs/experienced"},
+        "object": {"id": COURSE}, "timestamp": "1000-06-01T00:00:00Z"}));
+    wait_until("the old statement", Duration::from_secs(10), || {
+        let c = get(&app, &format!("/analytics/v1/completion?activity={COURSE}"));
+        (c["enrolled"] == 1).then_some(())
+    });
+    for path in ["activity", "engagement"] {
+        for scope in ["", "activity=https://school.example.com/course/1&"] {
+            let answer = get(&app, &format!("/analytics/v1/{path}?{scope}period=day"));
+            assert_eq!(
+                answer["periods"].as_array().unwrap().len(),
+                10_000,
+                "{path}"
+            );
+            let (status, error) = app.get(&format!(
+                "/analytics/v1/{path}?{scope}period=day&since=1000-06-01T00:00:00Z"
+            ));
+            assert_eq!((status, &error["path"]), (400, &json!("since")), "{error}");
+        }
+    }
     let empty = get(
         &app,
         "/analytics/v1/completion?activity=http://unknown.example",
@@ -254,4 +278,322 @@ fn analytics_refuse_bad_parameters_and_insufficient_scopes() {
         (empty["enrolled"].clone(), empty["rate"].clone()),
         (json!(0), Value::Null)
     );
+}
+
+/// A statement of `mbox` with verb, object, timestamp and extra members.
+fn by(mbox: &str, verb: &str, object: &str, timestamp: &str, extra: Value) -> Value {
+    let mut s = json!({"actor": {"mbox": mbox}, "verb": {"id": verb},
+        "object": {"id": object}, "timestamp": timestamp});
+    if let (Value::Object(s), Value::Object(extra)) = (&mut s, extra) {
+        s.extend(extra);
+    }
+    s
+}
+
+const PURCHASE: &str = "http://activitystrea.ms/schema/1.0/purchase";
+const REFUNDED: &str = "urn:trellis:cx:verb:refunded";
+const EXPERIMENT: &str = "onboarding-checklist";
+
+fn exposure(mbox: &str, variant: &str, timestamp: &str) -> Value {
+    by(
+        mbox,
+        "http://adlnet.gov/expapi/verbs/experienced",
+        "https://school.example.com/onboarding/welcome-tour",
+        timestamp,
+        json!({"context": {"extensions": {"urn:trellis:cx:extension:experiment":
+            {"id": EXPERIMENT, "variant": variant}}}}),
+    )
+}
+
+fn close(got: &Value, want: f64) -> bool {
+    got.as_f64().is_some_and(|g| (g - want).abs() < 1e-9)
+}
+
+/// Waits until the global activity counts `n` statements.
+fn wait_for_global_statements(client: &Client, n: u64) {
+    wait_until(
+        &format!("{n} statements in the global analytics"),
+        Duration::from_secs(10),
+        || {
+            let a = get(client, "/analytics/v1/activity?period=month");
+            let seen: u64 = a["periods"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["statements"].as_u64().unwrap())
+                .sum();
+            (seen == n).then_some(())
+        },
+    );
+}
+
+#[test]
+fn journey_funnel_experiment_and_revenue_answer_the_profile_examples_as_computed_by_hand() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = Spawn::new(dir.path()).in_process();
+    // The profile's examples: ana answers NPS 9, CSAT 4 and CES 6 and buys
+    // course 2 (79.99 EUR, refunded two days later); ben answers NPS 5 and
+    // is exposed to the treatment of the onboarding experiment.
+    app.post_statements(&profile_examples());
+    let eur = |amount: Value| {
+        json!({"result": {"extensions": {"urn:trellis:cx:extension:amount": amount,
+            "urn:trellis:cx:extension:currency": "EUR"}}})
+    };
+    let course2 = "https://school.example.com/course/2";
+    app.post_statements(&json!([
+        // ana bought course 1 first: two purchases anywhere, 120 EUR net.
+        by(
+            "mailto:ana@example.com",
+            PURCHASE,
+            COURSE,
+            "2026-03-01T09:00:00Z",
+            eur(json!(120))
+        ),
+        by(
+            "mailto:ben@example.com",
+            "http://adlnet.gov/expapi/verbs/completed",
+            COURSE,
+            "2026-03-04T00:00:00Z",
+            json!({})
+        ),
+        // ben comes back after his exposure (retention at day 7).
+        lesson("mailto:ben@example.com", "2026-03-20T00:00:00Z"),
+        exposure("mailto:cara@example.com", "control", "2026-03-05T13:00:00Z"),
+        // An amount that is not a number: not a purchase, counted invalid.
+        by(
+            "mailto:cara@example.com",
+            PURCHASE,
+            course2,
+            "2026-03-05T13:30:00Z",
+            eur(json!("12.50"))
+        ),
+        // dan sees both variants: conflicted.
+        exposure(
+            "mailto:dan@example.com",
+            "treatment",
+            "2026-03-06T00:00:00Z"
+        ),
+        exposure("mailto:dan@example.com", "control", "2026-03-07T00:00:00Z"),
+    ]));
+    wait_for_global_statements(&app, 14);
+    let q = |path: &str, params: &str| {
+        get(
+            &app,
+            &format!("/analytics/v1/{path}?as_of=2026-04-10T00:00:00Z&{params}"),
+        )
+    };
+    let stages = |j: &Value| -> Vec<(String, Value, Value)> {
+        j["stages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                (
+                    s["stage"].as_str().unwrap().to_owned(),
+                    s["learners"].clone(),
+                    s["share"].clone(),
+                )
+            })
+            .collect()
+    };
+    let stage = |name: &str, learners: Value, share: Value| (name.to_owned(), learners, share);
+
+    // Journey: every learner is enrolled globally; ana, ben and dan were
+    // active on two days, cara on one; ana and ben answered a survey; ana
+    // bought twice (the refund does not undo a purchase).
+    assert_eq!(
+        stages(&q("journey", "")),
+        vec![
+            stage("enrolled", json!(4), json!(1.0)),
+            stage("activated", json!(3), json!(0.75)),
+            stage("achieved", Value::Null, Value::Null),
+            stage("reviewed", json!(2), json!(0.5)),
+            stage("repurchased", json!(1), json!(0.25)),
+        ]
+    );
+    assert_eq!(
+        stages(&q("journey", &format!("activity={COURSE}"))),
+        vec![
+            stage("enrolled", json!(2), json!(1.0)),
+            stage("activated", json!(2), json!(1.0)),
+            stage("achieved", json!(1), json!(0.5)),
+            stage("reviewed", json!(2), json!(1.0)),
+            stage("repurchased", json!(1), json!(0.5)),
+        ]
+    );
+
+    // Revenue: 120 + 79.99 - 79.99 EUR; cara's malformed purchase is invalid
+    // whatever currency is asked.
+    let r = q("revenue", "");
+    assert_eq!(r["invalid"], 1, "{r}");
+    let eur_figures = &r["currencies"][0];
+    assert_eq!(r["currencies"].as_array().unwrap().len(), 1, "{r}");
+    assert_eq!(eur_figures["currency"], "EUR");
+    assert_eq!(
+        (
+            &eur_figures["purchases"],
+            &eur_figures["refunds"],
+            &eur_figures["buyers"],
+            &eur_figures["repeat_buyers"]
+        ),
+        (&json!(2), &json!(1), &json!(1), &json!(1))
+    );
+    assert!(close(&eur_figures["revenue"], 120.0), "{r}");
+    assert!(close(&eur_figures["repeat_rate"], 1.0), "{r}");
+    assert!(close(&eur_figures["arpu"], 30.0), "{r}");
+    assert!(close(&eur_figures["arppu"], 120.0), "{r}");
+    // One March cohort of 4; at day 30 all are eligible (dan enrolled on
+    // 03-06), at day 90 none.
+    let cohort = &eur_figures["cohorts"][0];
+    assert_eq!(
+        (&cohort["start"], &cohort["learners"]),
+        (&json!("2026-03-01T00:00:00Z"), &json!(4))
+    );
+    assert_eq!(
+        (
+            &cohort["points"][0]["day"],
+            &cohort["points"][0]["eligible"]
+        ),
+        (&json!(30), &json!(4))
+    );
+    assert!(close(&cohort["points"][0]["ltv"], 30.0), "{r}");
+    assert_eq!(
+        (
+            &cohort["points"][1]["eligible"],
+            &cohort["points"][1]["ltv"]
+        ),
+        (&json!(0), &Value::Null)
+    );
+    let usd = q("revenue", "currency=USD");
+    assert_eq!(
+        (&usd["currencies"], &usd["invalid"]),
+        (&json!([]), &json!(1))
+    );
+    let c2 = q("revenue", &format!("activity={course2}"));
+    assert!(close(&c2["currencies"][0]["revenue"], 0.0), "{c2}");
+    assert!(close(&c2["currencies"][0]["arpu"], 0.0), "{c2}");
+    assert_eq!(c2["currencies"][0]["repeat_rate"], 0.0);
+
+    // Funnel purchase -> refund: ana and cara (the statement matches the
+    // verb even when its amount is malformed) reach step 1; ana's refund
+    // comes 6 days and 1 hour after her first purchase.
+    let step = |verb: &str| {
+        serde_urlencoded::to_string([("step", json!({"verb": verb}).to_string())]).unwrap()
+    };
+    let steps = format!("{}&{}", step(PURCHASE), step(REFUNDED));
+    let f = q("funnel", &steps);
+    assert_eq!(f["learners"], 2, "{f}");
+    assert_eq!(
+        f["steps"],
+        json!([
+            {"step": 1, "learners": 2, "conversion": 1.0, "step_conversion": null,
+             "median_seconds": null, "p90_seconds": null},
+            {"step": 2, "learners": 1, "conversion": 0.5, "step_conversion": 0.5,
+             "median_seconds": 522000.0, "p90_seconds": 522000.0}
+        ])
+    );
+    let windowed = q("funnel", &format!("{steps}&window_days=5&cohort=week"));
+    assert_eq!(windowed["steps"][1]["learners"], 0, "{windowed}");
+    let starts: Vec<&Value> = windowed["cohorts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| &c["start"])
+        .collect();
+    assert_eq!(
+        starts,
+        [
+            &json!("2026-02-23T00:00:00Z"),
+            &json!("2026-03-02T00:00:00Z")
+        ]
+    );
+
+    // Experiment: ben (treatment) came back after 7 days, cara (control)
+    // did not; dan is conflicted; an even split has no sample-ratio
+    // mismatch.
+    let e = q(
+        "experiment",
+        &format!("experiment={EXPERIMENT}&metric=retention"),
+    );
+    assert_eq!(
+        (&e["control"], &e["conflicted"], &e["srm"]),
+        (&json!("control"), &json!(1), &json!(false)),
+        "{e}"
+    );
+    assert!(close(&e["srm_p_value"], 1.0), "{e}");
+    let variants: Vec<(&Value, &Value, &Value, &Value)> = e["variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                &v["variant"],
+                &v["exposed"],
+                &v["successes"],
+                &v["difference"],
+            )
+        })
+        .collect();
+    assert_eq!(
+        variants,
+        [
+            (&json!("control"), &json!(1), &json!(0), &Value::Null),
+            (&json!("treatment"), &json!(1), &json!(1), &json!(1.0)),
+        ]
+    );
+    // Both variances are 0: no standard error, so no p-value.
+    assert_eq!(
+        (
+            &e["variants"][1]["p_value"],
+            &e["variants"][1]["relative_lift"]
+        ),
+        (&Value::Null, &Value::Null)
+    );
+
+    for (path, param) in [
+        (format!("funnel?{}", step(PURCHASE)), "step"),
+        (
+            format!(
+                "funnel?{}&step=%7B%22foo%22%3A%22http%3A%2F%2Fa%22%7D",
+                step(PURCHASE)
+            ),
+            "step",
+        ),
+        (format!("funnel?{}&step=nope", step(PURCHASE)), "step"),
+        (format!("funnel?{steps}&window_days=0"), "window_days"),
+        ("experiment?metric=retention".to_owned(), "experiment"),
+        (
+            format!("experiment?experiment={EXPERIMENT}&metric=joy"),
+            "metric",
+        ),
+        (
+            format!("experiment?experiment={EXPERIMENT}&metric=retention&control=blue"),
+            "control",
+        ),
+        (
+            format!("experiment?experiment={EXPERIMENT}&metric=completion"),
+            "activity",
+        ),
+        ("revenue?currency=eur".to_owned(), "currency"),
+        ("revenue?days=x".to_owned(), "days"),
+        ("journey?as_of=soon".to_owned(), "as_of"),
+    ] {
+        let (status, error) = app.get(&format!("/analytics/v1/{path}"));
+        assert_eq!(status, 400, "{path}: {error}");
+        assert_eq!(error["path"], param, "{path}: {error}");
+    }
+
+    // The Part 2 gauges, computed by the aggregator as of now.
+    let gauges = wait_until("the part 2 gauges", Duration::from_secs(15), || {
+        let (_, text) = app.get_text("/metrics");
+        text.contains("trellis_cx_journey_learners{activity=\"global\",stage=\"repurchased\"} 1")
+            .then_some(text)
+    });
+    for line in [
+        "trellis_cx_journey_learners{activity=\"global\",stage=\"enrolled\"} 4",
+        "trellis_cx_revenue{activity=\"global\",currency=\"EUR\"} 120",
+        "trellis_cx_repeat_purchase_ratio{activity=\"global\",currency=\"EUR\"} 1",
+    ] {
+        assert!(gauges.contains(line), "{line} in {gauges}");
+    }
 }

@@ -1,15 +1,13 @@
 //! Churn risk: enrolled, unfinished learners inactive for a while but not
 //! yet churned.
 
+use std::cmp::Ordering;
+
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::completion::completed_at;
-use super::enrolled;
-use super::resolved::Resolved;
-use crate::cx::index::Index;
 use crate::cx::period::{rfc3339, MICROS_PER_DAY};
-use crate::cx::Settings;
+use crate::cx::state::{ScopeView, State};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AtRisk {
@@ -42,53 +40,38 @@ pub fn actor_of(key: &str) -> Value {
     }
 }
 
-/// The at-risk learners, sorted by last activity, then enrolment, then IFI.
+/// The at-risk learners as (last activity, enrolment, learner id).
 fn at_risk(
-    index: &Index,
-    settings: &Settings,
+    state: &State,
     activity: Option<&str>,
     as_of: i64,
     inactive_days: u32,
     churned_days: u32,
 ) -> Vec<(i64, i64, u32)> {
-    let r = Resolved::new(index, settings);
-    let inactive_from = as_of - i64::from(inactive_days) * MICROS_PER_DAY;
-    let churned_from = as_of - i64::from(churned_days) * MICROS_PER_DAY;
+    let inactive_from = as_of.saturating_sub(i64::from(inactive_days) * MICROS_PER_DAY);
+    let churned_from = as_of.saturating_sub(i64::from(churned_days) * MICROS_PER_DAY);
     let mut found = Vec::new();
-    if let Some(data) = index.scope(activity) {
-        for (l, ls, e) in enrolled(data, as_of) {
-            let Some(last) = ls.last_activity(as_of) else {
+    if let Some(view) = ScopeView::new(state, activity) {
+        for row in view.enrolled(as_of) {
+            if row.e > inactive_from || (!view.is_global() && row.c <= as_of) {
                 continue;
-            };
-            if last <= inactive_from
-                && last > churned_from
-                && (activity.is_none() || completed_at(ls, as_of, &r).is_none())
-            {
-                found.push((last, e, l));
+            }
+            let last = view.last_at(row, as_of);
+            if last <= inactive_from && last > churned_from {
+                found.push((last, row.e, row.lid));
             }
         }
     }
-    found.sort_unstable_by(|a, b| {
-        (a.0, a.1)
-            .cmp(&(b.0, b.1))
-            .then_with(|| index.learners.name(a.2).cmp(index.learners.name(b.2)))
-    });
     found
 }
 
-pub fn learners_at_risk(
-    index: &Index,
-    settings: &Settings,
-    activity: Option<&str>,
-    as_of: i64,
-) -> usize {
-    at_risk(index, settings, activity, as_of, 7, 30).len()
+pub fn learners_at_risk(state: &State, activity: Option<&str>, as_of: i64) -> usize {
+    at_risk(state, activity, as_of, 7, 30).len()
 }
 
 #[allow(clippy::too_many_arguments)]
 pub fn churn_risk(
-    index: &Index,
-    settings: &Settings,
+    state: &State,
     activity: Option<&str>,
     as_of: i64,
     inactive_days: u32,
@@ -96,18 +79,26 @@ pub fn churn_risk(
     limit: usize,
     offset: usize,
 ) -> ChurnRisk {
-    let found = at_risk(
-        index,
-        settings,
-        activity,
-        as_of,
-        inactive_days,
-        churned_days,
-    );
+    let mut found = at_risk(state, activity, as_of, inactive_days, churned_days);
+    let count = found.len();
+    // Ordered by last activity, then enrolment, then IFI; only the page
+    // asked for is sorted.
+    let names = &state.learner_names;
+    let order = |a: &(i64, i64, u32), b: &(i64, i64, u32)| -> Ordering {
+        (a.0, a.1)
+            .cmp(&(b.0, b.1))
+            .then_with(|| names.name(a.2).cmp(names.name(b.2)))
+    };
+    let end = offset.saturating_add(limit).min(count);
+    if end < count && end > 0 {
+        found.select_nth_unstable_by(end - 1, order);
+        found.truncate(end);
+    }
+    found.sort_unstable_by(order);
     ChurnRisk {
         inactive_days,
         churned_days,
-        count: found.len(),
+        count,
         limit,
         offset,
         learners: found
@@ -115,7 +106,7 @@ pub fn churn_risk(
             .skip(offset)
             .take(limit)
             .map(|&(last, e, l)| AtRisk {
-                actor: actor_of(index.learners.name(l)),
+                actor: actor_of(names.name(l)),
                 enrolled_at: rfc3339(e),
                 last_active: rfc3339(last),
             })

@@ -1,15 +1,11 @@
 //! Completion: enrolled learners who completed the scope's own Activity,
 //! overall and by enrolment cohort.
 
-use std::collections::BTreeMap;
-
 use serde::Serialize;
 
-use super::resolved::Resolved;
-use super::{enrolled, ratio, Period};
-use crate::cx::index::{Index, LearnerScope};
-use crate::cx::period::rfc3339;
-use crate::cx::Settings;
+use super::{ratio, Groups, Period};
+use crate::cx::period::{day_of, rfc3339};
+use crate::cx::state::{ScopeView, State};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CompletionCounts {
@@ -28,23 +24,16 @@ pub struct Completion {
     pub cohorts: Option<Vec<CompletionCounts>>,
 }
 
-pub fn completion(
-    index: &Index,
-    settings: &Settings,
-    activity: &str,
-    as_of: i64,
-    cohort: Option<Period>,
-) -> Completion {
-    let r = Resolved::new(index, settings);
+pub fn completion(state: &State, activity: &str, as_of: i64, cohort: Option<Period>) -> Completion {
     let mut total = (0, 0);
-    let mut cohorts: BTreeMap<i64, (usize, usize)> = BTreeMap::new();
-    if let Some(data) = index.scope(Some(activity)) {
-        for (_, ls, e) in enrolled(data, as_of) {
-            let done = usize::from(completed_at(ls, as_of, &r).is_some());
+    let mut cohorts: Groups<(usize, usize)> = Groups::default();
+    if let Some(view) = ScopeView::new(state, Some(activity)) {
+        for row in view.enrolled(as_of) {
+            let done = usize::from(row.c <= as_of);
             total.0 += 1;
             total.1 += done;
             if let Some(p) = cohort {
-                let c = cohorts.entry(p.start_of(e)).or_default();
+                let c = cohorts.slot(p.index_of_day(day_of(row.e)), Default::default);
                 c.0 += 1;
                 c.1 += done;
             }
@@ -58,21 +47,12 @@ pub fn completion(
     };
     Completion {
         total: counts(None, total),
-        cohorts: cohort.map(|_| {
+        cohorts: cohort.map(|p| {
             cohorts
+                .into_sorted()
                 .into_iter()
-                .map(|(s, c)| counts(Some(s), c))
+                .map(|(i, c)| counts(Some(p.start_of_index(i)), c))
                 .collect()
         }),
     }
-}
-
-/// When the learner first completed the scope's own Activity (a
-/// completion verb, or `result.completion`), as of `as_of`.
-pub(super) fn completed_at(ls: &LearnerScope, as_of: i64, r: &Resolved) -> Option<i64> {
-    ls.marks
-        .iter()
-        .filter(|m| m.time <= as_of && (m.completion || r.completion_verbs.contains(&m.verb)))
-        .map(|m| m.time)
-        .min()
 }

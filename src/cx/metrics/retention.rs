@@ -1,13 +1,11 @@
 //! Cohort retention and churn: enrolled learners still active t days
 //! after their enrolment.
 
-use std::collections::BTreeMap;
-
 use serde::Serialize;
 
-use super::{enrolled, ratio, Period};
-use crate::cx::index::Index;
-use crate::cx::period::{rfc3339, MICROS_PER_DAY};
+use super::{ratio, Groups, Period};
+use crate::cx::period::{day_of, rfc3339, MICROS_PER_DAY};
+use crate::cx::state::{ScopeView, State};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RetentionPoint {
@@ -50,7 +48,7 @@ fn points(days: &[u32], counts: &[(usize, usize)]) -> Vec<RetentionPoint> {
 }
 
 pub fn retention(
-    index: &Index,
+    state: &State,
     activity: Option<&str>,
     as_of: i64,
     cohort: Period,
@@ -58,33 +56,41 @@ pub fn retention(
 ) -> Retention {
     let mut overall = vec![(0usize, 0usize); days.len()];
     let mut learners = 0;
-    let mut cohorts: BTreeMap<i64, (usize, Vec<(usize, usize)>)> = BTreeMap::new();
-    if let Some(data) = index.scope(activity) {
-        for (_, ls, e) in enrolled(data, as_of) {
+    let mut cohorts: Groups<(usize, Vec<(usize, usize)>)> = Groups::default();
+    let offsets: Vec<i64> = days
+        .iter()
+        .map(|&d| i64::from(d) * MICROS_PER_DAY)
+        .collect();
+    if let Some(view) = ScopeView::new(state, activity) {
+        for row in view.enrolled(as_of) {
             learners += 1;
-            let c = cohorts
-                .entry(cohort.start_of(e))
-                .or_insert_with(|| (0, vec![(0, 0); days.len()]));
+            let c = cohorts.slot(cohort.index_of_day(day_of(row.e)), || {
+                (0, vec![(0, 0); days.len()])
+            });
             c.0 += 1;
-            for (i, &day) in days.iter().enumerate() {
-                let at = e + i64::from(day) * MICROS_PER_DAY;
+            let last = view.last_at(row, as_of);
+            for (i, &offset) in offsets.iter().enumerate() {
+                let at = row.e.saturating_add(offset);
                 if at > as_of {
                     continue;
                 }
-                let kept = usize::from(ls.active_between(at, as_of));
-                overall[i].0 += 1;
-                overall[i].1 += kept;
-                c.1[i].0 += 1;
-                c.1[i].1 += kept;
+                let kept = usize::from(last >= at);
+                if let (Some(o), Some(p)) = (overall.get_mut(i), c.1.get_mut(i)) {
+                    o.0 += 1;
+                    o.1 += kept;
+                    p.0 += 1;
+                    p.1 += kept;
+                }
             }
         }
     }
     Retention {
         learners,
         cohorts: cohorts
+            .into_sorted()
             .into_iter()
-            .map(|(start, (learners, counts))| RetentionCohort {
-                start: rfc3339(start),
+            .map(|(i, (learners, counts))| RetentionCohort {
+                start: rfc3339(cohort.start_of_index(i)),
                 learners,
                 points: points(days, &counts),
             })

@@ -37,7 +37,7 @@ impl SurveyKind {
     }
 
     /// The valid answer, if `raw` is a point of the scale.
-    pub(super) fn point(self, raw: f64) -> Option<u8> {
+    pub fn point(self, raw: f64) -> Option<u8> {
         let (low, high) = match self {
             SurveyKind::Nps => (0.0, 10.0),
             SurveyKind::Csat => (1.0, 5.0),

@@ -1,15 +1,11 @@
 //! NPS, CSAT and CES: the latest valid answer per learner and survey,
 //! overall and by period.
 
-use std::collections::{BTreeMap, HashMap};
-
 use serde::Serialize;
 
-use super::resolved::Resolved;
 use super::{ratio, Period, SurveyKind};
-use crate::cx::index::Index;
-use crate::cx::period::rfc3339;
-use crate::cx::Settings;
+use crate::cx::period::{day_of, rfc3339};
+use crate::cx::state::{ScopeView, State};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Nps {
@@ -52,97 +48,148 @@ pub struct Surveys {
     pub periods: Option<Vec<SurveyResults>>,
 }
 
-/// Latest valid answer per learner and survey, and the invalid count.
-#[derive(Default)]
-struct SurveyAcc {
-    latest: HashMap<(u32, SurveyKind), ((i64, i64), u8)>,
+/// Counts of the latest valid answers of one group of answers.
+#[derive(Debug, Clone, Default)]
+struct Tally {
+    /// Per kind: responses, sum of points, points at or above the "good"
+    /// mark; for NPS also promoters (9-10) and detractors (0-6).
+    responses: [usize; 3],
+    sums: [u64; 3],
+    good: [usize; 3],
+    promoters: usize,
+    detractors: usize,
     invalid: usize,
 }
 
-impl SurveyAcc {
-    fn add(&mut self, learner: u32, kind: SurveyKind, key: (i64, i64), raw: f64) {
-        match kind.point(raw) {
-            None => self.invalid += 1,
-            Some(point) => {
-                let slot = self.latest.entry((learner, kind)).or_insert((key, point));
-                if key > slot.0 {
-                    *slot = (key, point);
-                }
+fn kind_index(kind: SurveyKind) -> usize {
+    match kind {
+        SurveyKind::Nps => 0,
+        SurveyKind::Csat => 1,
+        SurveyKind::Ces => 2,
+    }
+}
+
+impl Tally {
+    fn count(&mut self, kind: SurveyKind, point: u8) {
+        let k = kind_index(kind);
+        self.responses[k] += 1;
+        self.sums[k] += u64::from(point);
+        match kind {
+            SurveyKind::Nps => {
+                self.promoters += usize::from(point >= 9);
+                self.detractors += usize::from(point <= 6);
             }
+            SurveyKind::Csat => self.good[k] += usize::from(point >= 4),
+            SurveyKind::Ces => self.good[k] += usize::from(point >= 5),
         }
     }
 
     fn results(&self, start: Option<i64>) -> SurveyResults {
-        let mut scores: HashMap<SurveyKind, Vec<u8>> = HashMap::new();
-        for (&(_, kind), &(_, point)) in &self.latest {
-            scores.entry(kind).or_default().push(point);
-        }
-        let of = |k| scores.get(&k).map(Vec::as_slice).unwrap_or(&[]);
-        let mean = |s: &[u8]| {
-            (!s.is_empty()).then(|| s.iter().map(|&p| f64::from(p)).sum::<f64>() / s.len() as f64)
+        let mean = |k: usize| {
+            (self.responses[k] > 0).then(|| self.sums[k] as f64 / self.responses[k] as f64)
         };
-        let share = |s: &[u8], low: u8| ratio(s.iter().filter(|&&p| p >= low).count(), s.len());
-        let nps = of(SurveyKind::Nps);
-        let promoters = nps.iter().filter(|&&p| p >= 9).count();
-        let detractors = nps.iter().filter(|&&p| p <= 6).count();
-        let (csat, ces) = (of(SurveyKind::Csat), of(SurveyKind::Ces));
+        let nps = self.responses[0];
         SurveyResults {
             start: start.map(rfc3339),
             nps: Nps {
-                responses: nps.len(),
-                promoters,
-                passives: nps.len() - promoters - detractors,
-                detractors,
-                score: (!nps.is_empty())
-                    .then(|| 100.0 * (promoters as f64 - detractors as f64) / nps.len() as f64),
+                responses: nps,
+                promoters: self.promoters,
+                passives: nps - self.promoters - self.detractors,
+                detractors: self.detractors,
+                score: (nps > 0)
+                    .then(|| 100.0 * (self.promoters as f64 - self.detractors as f64) / nps as f64),
             },
             csat: Csat {
-                responses: csat.len(),
-                mean: mean(csat),
-                satisfied_share: share(csat, 4),
+                responses: self.responses[1],
+                mean: mean(1),
+                satisfied_share: ratio(self.good[1], self.responses[1]),
             },
             ces: Ces {
-                responses: ces.len(),
-                mean: mean(ces),
-                easy_share: share(ces, 5),
+                responses: self.responses[2],
+                mean: mean(2),
+                easy_share: ratio(self.good[2], self.responses[2]),
             },
             invalid: self.invalid,
         }
     }
 }
 
+/// Per learner row and survey kind, the group (1 + its ordinal) in which
+/// its latest answer was already counted.
+struct Seen(Vec<[u32; 3]>);
+
+impl Seen {
+    fn first(&mut self, row: u32, kind: SurveyKind, group: u32) -> bool {
+        let Some(slot) = self.0.get_mut(row as usize) else {
+            return false;
+        };
+        let mark = &mut slot[kind_index(kind)];
+        let first = *mark != group;
+        *mark = group;
+        first
+    }
+}
+
 pub fn surveys(
-    index: &Index,
-    settings: &Settings,
+    state: &State,
     activity: Option<&str>,
     as_of: i64,
     period: Option<Period>,
 ) -> Surveys {
-    let r = Resolved::new(index, settings);
-    let mut total = SurveyAcc::default();
-    let mut periods: BTreeMap<i64, SurveyAcc> = BTreeMap::new();
-    if let Some(data) = index.scope(activity) {
-        for (&(time, seq), a) in data.answers.range(..(as_of.saturating_add(1), i64::MIN)) {
-            let Some(&kind) = r.survey_types.get(&a.activity_type) else {
-                continue;
-            };
-            total.add(a.learner, kind, (time, seq), a.raw);
-            if let Some(p) = period {
-                periods.entry(p.start_of(time)).or_default().add(
-                    a.learner,
-                    kind,
-                    (time, seq),
-                    a.raw,
-                );
+    let mut total = Tally::default();
+    let mut periods: Vec<(i64, Tally)> = Vec::new();
+    if let Some(view) = ScopeView::new(state, activity) {
+        let rows = view.data.rows.len();
+        let mut seen_total = Seen(vec![[0; 3]; rows]);
+        let mut seen_period = Seen(if period.is_some() {
+            vec![[0; 3]; rows]
+        } else {
+            Vec::new()
+        });
+        // Newest first: the first answer met per learner and kind is its
+        // latest (by event time, then arrival).
+        let mut current = (i64::MAX, i64::MAX); // (period start, index)
+        for a in view
+            .data
+            .answers
+            .range(|_| false, |a| a.time <= as_of)
+            .rev()
+        {
+            let point = a.valid_point();
+            match point {
+                None => total.invalid += 1,
+                Some(p) => {
+                    if seen_total.first(a.row, a.kind, 1) {
+                        total.count(a.kind, p);
+                    }
+                }
+            }
+            let Some(p) = period else { continue };
+            if a.time < current.0 {
+                let index = p.index_of_day(day_of(a.time));
+                current = (p.start_of_index(index), index);
+                periods.push((index, Tally::default()));
+            }
+            let group = periods.len() as u32;
+            if let Some((_, tally)) = periods.last_mut() {
+                match point {
+                    None => tally.invalid += 1,
+                    Some(pt) => {
+                        if seen_period.first(a.row, a.kind, group) {
+                            tally.count(a.kind, pt);
+                        }
+                    }
+                }
             }
         }
     }
+    periods.reverse();
     Surveys {
         total: total.results(None),
-        periods: period.map(|_| {
+        periods: period.map(|p| {
             periods
                 .iter()
-                .map(|(&start, acc)| acc.results(Some(start)))
+                .map(|(i, tally)| tally.results(Some(p.start_of_index(*i))))
                 .collect()
         }),
     }

@@ -3,9 +3,8 @@
 
 use serde::Serialize;
 
-use super::resolved::Resolved;
-use super::{enrolled, ratio, Durations};
-use crate::cx::index::{Index, LearnerScope};
+use super::{ratio, Durations};
+use crate::cx::state::{ScopeView, State};
 use crate::cx::Settings;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -28,20 +27,19 @@ pub fn threshold_for(settings: &Settings, activity: &str, requested: Option<f64>
 }
 
 pub fn time_to_competency(
-    index: &Index,
-    settings: &Settings,
+    state: &State,
     activity: &str,
     as_of: i64,
     threshold: f64,
 ) -> TimeToCompetency {
-    let r = Resolved::new(index, settings);
     let mut enrolled_count = 0;
     let mut times = Vec::new();
-    if let Some(data) = index.scope(Some(activity)) {
-        for (_, ls, e) in enrolled(data, as_of) {
+    if let Some(view) = ScopeView::new(state, Some(activity)) {
+        for row in view.enrolled(as_of) {
             enrolled_count += 1;
-            if let Some(c) = competent_at(ls, as_of, &r, threshold) {
-                times.push(c - e);
+            let k = view.competent_at(row, threshold);
+            if k <= as_of {
+                times.push(k - row.e);
             }
         }
     }
@@ -56,19 +54,4 @@ pub fn time_to_competency(
         median_seconds: d.median_seconds,
         p90_seconds: d.p90_seconds,
     }
-}
-
-/// When the learner first reached competency on the scope's own Activity
-/// (a competency verb, `result.success`, or a scaled score at `threshold`).
-fn competent_at(ls: &LearnerScope, as_of: i64, r: &Resolved, threshold: f64) -> Option<i64> {
-    ls.marks
-        .iter()
-        .filter(|m| {
-            m.time <= as_of
-                && (m.success
-                    || r.competency_verbs.contains(&m.verb)
-                    || m.scaled.is_some_and(|s| s >= threshold))
-        })
-        .map(|m| m.time)
-        .min()
 }

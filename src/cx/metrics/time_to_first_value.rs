@@ -3,8 +3,8 @@
 
 use serde::Serialize;
 
-use super::{enrolled, Durations};
-use crate::cx::index::Index;
+use super::Durations;
+use crate::cx::state::{ScopeView, State};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TimeToFirstValue {
@@ -14,20 +14,17 @@ pub struct TimeToFirstValue {
     pub p90_seconds: Option<f64>,
 }
 
-pub fn time_to_first_value(index: &Index, activity: Option<&str>, as_of: i64) -> TimeToFirstValue {
-    let global = index.global();
+pub fn time_to_first_value(state: &State, activity: Option<&str>, as_of: i64) -> TimeToFirstValue {
     let mut times = Vec::new();
-    if activity.is_none() {
-        // In the global scope the enrolment is the first statement anywhere.
-        times = vec![0; enrolled(global, as_of).count()];
-    } else if let Some(data) = index.scope(activity) {
-        for (l, _, e) in enrolled(data, as_of) {
-            let first = global
-                .learners
-                .get(&l)
-                .and_then(|g| g.enrolment(as_of))
-                .unwrap_or(e);
-            times.push(e - first);
+    if let Some(view) = ScopeView::new(state, activity) {
+        if view.is_global() {
+            // In the global scope the enrolment is the first statement anywhere.
+            times = vec![0; view.enrolled(as_of).count()];
+        } else {
+            for row in view.enrolled(as_of) {
+                let first = state.first_anywhere(row.lid).min(row.e);
+                times.push(row.e - first);
+            }
         }
     }
     let d = Durations::of(times);
