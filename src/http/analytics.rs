@@ -15,9 +15,9 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::auth::authenticate;
+use super::auth::authenticate_request;
 use super::error::ApiError;
-use super::params::{header_str, param_map, parse_query};
+use super::params::{param_map, parse_query};
 use super::AppState;
 use crate::auth::ReadAccess;
 use crate::cx::metrics::{self, MetricError, Period, DEFAULT_RETENTION_DAYS};
@@ -64,7 +64,7 @@ impl Params {
     /// Authenticates, checks read access, then parses the query string,
     /// refusing parameters other than `activity`, `as_of` and `extra`.
     async fn read(req: &HttpRequest, state: &AppState, extra: &[&str]) -> Result<Params, ApiError> {
-        let principal = authenticate(state, header_str(req, "Authorization")).await?;
+        let principal = authenticate_request(state, req).await?;
         if !state.cx.is_loaded() {
             return Err(ApiError::Unavailable(
                 "the analytics state is still loading; retry shortly".into(),

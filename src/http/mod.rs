@@ -7,6 +7,7 @@ pub mod about;
 pub mod analytics;
 pub mod auth;
 pub mod body;
+pub mod dashboard;
 pub mod documents;
 pub mod error;
 pub mod multipart;
@@ -79,6 +80,7 @@ impl DeclaredVersions {
 /// it in `observe::observe` (request id, metrics, request log).
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.configure(ops::configure)
+        .configure(dashboard::configure)
         .configure(analytics::configure)
         .service(
             web::scope("/xapi")

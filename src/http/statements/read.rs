@@ -20,7 +20,7 @@ pub(super) async fn get_statements(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let principal = auth::authenticate(&state, header_str(&req, "Authorization")).await;
+    let principal = auth::authenticate_request(&state, &req).await;
     let params = parse_query(req.query_string());
     let languages =
         format::accept_language(header_str(&req, "Accept-Language").unwrap_or_default());

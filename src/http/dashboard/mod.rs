@@ -1,0 +1,149 @@
+//! The dashboard: a web page served under `/dashboard/` (and `/`
+//! redirecting there) that signs in with a credential's key and secret and
+//! then reads `/analytics/v1/*` and `/xapi/statements` like any client,
+//! with a session cookie instead of HTTP Basic.
+//!
+//! - `assets`: the compiled-in files and the security headers.
+//! - `session`: the session store and cookie.
+//! - `activities`: `GET /analytics/v1/activities`, the scopes the analytics
+//!   know with their canonical names, for the scope picker.
+
+pub mod activities;
+pub mod assets;
+pub mod session;
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::error::ApiError;
+use super::params::header_str;
+use super::AppState;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(redirect_home))
+        .route("/dashboard", web::get().to(redirect_home))
+        .route("/dashboard/", web::get().to(index))
+        .route("/dashboard/assets/{name}", web::get().to(asset))
+        .service(
+            web::resource("/dashboard/session")
+                .route(web::get().to(current))
+                .route(web::post().to(sign_in))
+                .route(web::delete().to(sign_out)),
+        )
+        .route(
+            "/analytics/v1/activities",
+            web::get().to(activities::get_activities),
+        );
+}
+
+async fn redirect_home() -> HttpResponse {
+    HttpResponse::Found()
+        .insert_header((header::LOCATION, "/dashboard/"))
+        .finish()
+}
+
+async fn index(req: HttpRequest) -> HttpResponse {
+    assets::serve(&req, "index.html")
+}
+
+async fn asset(req: HttpRequest, name: web::Path<String>) -> HttpResponse {
+    assets::serve(&req, &name)
+}
+
+/// The session token the request's cookie carries.
+pub fn cookie_token(req: &HttpRequest) -> Option<&str> {
+    header_str(req, "Cookie").and_then(|c| session::cookie_value(c, session::COOKIE))
+}
+
+/// Whether the cookie must be `Secure`: the request came over https, or
+/// the server's public URL is https (behind a TLS proxy).
+fn secure_cookie(req: &HttpRequest, state: &AppState) -> bool {
+    req.connection_info().scheme() == "https" || state.public_url.starts_with("https://")
+}
+
+fn with_cookie(mut res: actix_web::HttpResponseBuilder, cookie: String) -> HttpResponse {
+    res.insert_header((header::SET_COOKIE, cookie))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .finish()
+}
+
+#[derive(Deserialize)]
+struct SignIn {
+    key: String,
+    secret: String,
+}
+
+/// `POST /dashboard/session` with `{"key", "secret"}`: checks the
+/// credential (it must read every statement) and sets the session cookie.
+async fn sign_in(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let form: SignIn = serde_json::from_slice(&body)
+        .map_err(|_| ApiError::bad_request("send a JSON object {\"key\": ..., \"secret\": ...}"))?;
+    let Some(principal) = state
+        .authenticator
+        .authenticate(&form.key, &form.secret)
+        .await?
+    else {
+        // Not `ApiError::Unauthorized`: its HTTP Basic challenge would make
+        // the browser open its own password prompt over the page.
+        return Ok(HttpResponse::Unauthorized()
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .json(json!({"error": "unauthorized", "message": "unknown key or wrong secret"})));
+    };
+    if !session::may_use_dashboard(&principal) {
+        return Err(ApiError::Forbidden(
+            "the dashboard needs a credential with the scope statements/read, all/read or all"
+                .into(),
+        ));
+    }
+    let token = session::start(state.store.as_ref(), &principal.key).await?;
+    let mut res = HttpResponse::Ok();
+    res.insert_header((
+        header::SET_COOKIE,
+        session::set_cookie(Some(&token), secure_cookie(&req, &state)),
+    ))
+    .insert_header((header::CACHE_CONTROL, "no-store"));
+    Ok(res.json(json!({"key": principal.key, "name": principal.name})))
+}
+
+/// `GET /dashboard/session`: who is signed in. Always 200 (`signed_in`
+/// false without a live session), so the page can ask without an error in
+/// the browser's console and without an HTTP Basic challenge.
+async fn current(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let found = match cookie_token(&req) {
+        Some(token) => session::principal(state.store.as_ref(), token).await?,
+        None => None,
+    };
+    let body = match found {
+        Some((principal, record)) => json!({
+            "signed_in": true,
+            "key": principal.key,
+            "name": principal.name,
+            "expires_ms": record.expires_ms,
+        }),
+        None => json!({"signed_in": false}),
+    };
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(body))
+}
+
+/// `DELETE /dashboard/session`: ends the session on the server and clears
+/// the cookie.
+async fn sign_out(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    if let Some(token) = cookie_token(&req) {
+        session::end(state.store.as_ref(), token).await?;
+    }
+    Ok(with_cookie(
+        HttpResponse::NoContent(),
+        session::set_cookie(None, secure_cookie(&req, &state)),
+    ))
+}
+
+#[cfg(test)]
+mod tests;
