@@ -13,6 +13,9 @@ use crate::transfer::import::{import_authority, ImportOptions, Importer};
 use crate::transfer::source;
 use crate::xapi::XapiVersion;
 
+/// Records validated together (on every core) before they are batched.
+const CHUNK: usize = 4096;
+
 pub async fn run(store_args: &StoreArgs, args: &ImportArgs) -> anyhow::Result<()> {
     let settings = Settings::load(
         store_args,
@@ -60,12 +63,20 @@ pub async fn run(store_args: &StoreArgs, args: &ImportArgs) -> anyhow::Result<()
         };
         bar.set_message(name.clone());
         let records = source::records(reader).with_context(|| format!("reading {name}"))?;
-        for record in records {
+        let mut chunk = Vec::with_capacity(CHUNK);
+        let mut records = records.peekable();
+        while let Some(record) = records.next() {
             let record = record.with_context(|| format!("reading {name}"))?;
             bar.set_position(record.offset);
-            importer.push(&name, record).await.with_context(|| {
-                format!("storing statements of {name}; run the same import again to resume")
-            })?;
+            chunk.push(record);
+            if chunk.len() >= CHUNK || records.peek().is_none() {
+                importer
+                    .push_all(&name, std::mem::take(&mut chunk))
+                    .await
+                    .with_context(|| {
+                        format!("storing statements of {name}; run the same import again to resume")
+                    })?;
+            }
         }
         importer.flush().await.with_context(|| {
             format!("storing statements of {name}; run the same import again to resume")

@@ -24,10 +24,16 @@ pub(super) struct Migration {
 
 /// Every migration, in order: entry N (counting from 1) takes the schema
 /// from version N-1 to version N.
-pub(super) const MIGRATIONS: &[Migration] = &[Migration {
-    name: "initial schema",
-    sql: include_str!("migrations/0001_initial.sql"),
-}];
+pub(super) const MIGRATIONS: &[Migration] = &[
+    Migration {
+        name: "initial schema",
+        sql: include_str!("migrations/0001_initial.sql"),
+    },
+    Migration {
+        name: "query terms move to the index database",
+        sql: include_str!("migrations/0002_index_database.sql"),
+    },
+];
 
 /// The newest schema version, the one this binary reads and writes.
 #[cfg(test)]
@@ -99,7 +105,10 @@ mod tests {
     /// `contract::fixture_data_survives_migration` expects: entry N is at
     /// version N. The first predates versioning and holds its own schema;
     /// the others hold rows for the schema migrations 1 to N create.
-    const OLDER_VERSIONS: &[&str] = &[include_str!("testdata/v0_unversioned.sql")];
+    const OLDER_VERSIONS: &[&str] = &[
+        include_str!("testdata/v0_unversioned.sql"),
+        include_str!("testdata/v1_terms.sql"),
+    ];
 
     fn database(dir: &Path) -> Connection {
         Connection::open(dir.join("trellis.db")).unwrap()
