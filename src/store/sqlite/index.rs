@@ -148,8 +148,9 @@ impl Index {
     /// `log_path` and starts its indexer thread. `log_end` is the log's
     /// newest position.
     pub(super) fn start(log_path: &Path, index_path: &Path, log_end: i64) -> anyhow::Result<Index> {
-        let mut conn = open_index(log_path, index_path)?;
-        let position = prepare(&mut conn)?;
+        let log = open_connection(log_path)?;
+        let mut conn = open_index(index_path)?;
+        let position = prepare(&mut conn, &log)?;
         let (tx, _) = watch::channel(position);
         let shared = Arc::new(IndexShared {
             committed: AtomicI64::new(log_end),
@@ -161,14 +162,16 @@ impl Index {
         let thread_shared = shared.clone();
         std::thread::Builder::new()
             .name("sqlite-indexer".into())
-            .spawn(move || indexer_loop(conn, &thread_shared))
+            .spawn(move || indexer_loop(&log, conn, &thread_shared))
             .context("starting the indexer thread")?;
         Ok(Index { shared })
     }
 }
 
-/// The index database as main, the log attached as `log`.
-fn open_index(log_path: &Path, index_path: &Path) -> anyhow::Result<Connection> {
+/// The index database's write connection. The log is read through a
+/// connection of its own: with the log attached, the index's write
+/// transactions would take the log's write lock too.
+fn open_index(index_path: &Path) -> anyhow::Result<Connection> {
     let conn = Connection::open(index_path)
         .with_context(|| format!("opening {}", index_path.display()))?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
@@ -179,7 +182,6 @@ fn open_index(log_path: &Path, index_path: &Path) -> anyhow::Result<Connection> 
          PRAGMA temp_store=MEMORY;",
     )
     .context("configuring the index connection")?;
-    attach(&conn, log_path, "log")?;
     Ok(conn)
 }
 
@@ -201,7 +203,7 @@ pub(super) fn index_path(log_path: &Path) -> PathBuf {
 /// Creates the schema, or drops an index that is of another format or does
 /// not match the log (its position names another statement); answers the
 /// position to go on from.
-fn prepare(conn: &mut Connection) -> anyhow::Result<Position> {
+fn prepare(conn: &mut Connection, log: &Connection) -> anyhow::Result<Position> {
     let txn = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .context("preparing the index")?;
@@ -215,8 +217,8 @@ fn prepare(conn: &mut Connection) -> anyhow::Result<Position> {
         match recorded {
             None => true,
             Some((seq, id)) => {
-                let at: Option<String> = txn
-                    .query_row("SELECT id FROM log.statements WHERE seq = ?1", [seq], |r| {
+                let at: Option<String> = log
+                    .query_row("SELECT id FROM statements WHERE seq = ?1", [seq], |r| {
                         r.get(0)
                     })
                     .optional()?;
@@ -257,11 +259,11 @@ fn read_position(conn: &Connection) -> rusqlite::Result<Position> {
         .unwrap_or_default())
 }
 
-fn indexer_loop(mut conn: Connection, shared: &IndexShared) {
+fn indexer_loop(log: &Connection, mut conn: Connection, shared: &IndexShared) {
     let mut terms = TermCache::default();
     let mut seen = 0u64;
     while !shared.stop.load(Ordering::Acquire) {
-        match step(&mut conn, &mut terms) {
+        match step(log, &mut conn, &mut terms) {
             Ok(Some(position)) => {
                 shared.position.send_replace(position);
                 continue;
@@ -336,14 +338,18 @@ struct LogRow {
 /// Indexes the statements after the position, up to `STEP` of them, in one
 /// transaction; answers the new position, or `None` when there was nothing
 /// to index.
-fn step(conn: &mut Connection, terms: &mut TermCache) -> anyhow::Result<Option<Position>> {
+fn step(
+    log: &Connection,
+    conn: &mut Connection,
+    terms: &mut TermCache,
+) -> anyhow::Result<Option<Position>> {
     let txn = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     // Read inside the transaction: another process indexing the same log
     // moves the position under the same write lock.
     let from = read_position(&txn)?;
-    let rows: Vec<LogRow> = txn
+    let rows: Vec<LogRow> = log
         .prepare_cached(
-            "SELECT seq, stored, id, cred, json FROM log.statements
+            "SELECT seq, stored, id, cred, json FROM statements
              WHERE seq > ?1 ORDER BY seq LIMIT ?2",
         )?
         .query_map(params![from.seq, STEP], |r| {
@@ -366,7 +372,7 @@ fn step(conn: &mut Connection, terms: &mut TermCache) -> anyhow::Result<Option<P
     let last_id = last.id.clone();
     let mut postings: Vec<(i64, i64)> = Vec::with_capacity(rows.len() * 10);
     for row in &rows {
-        for key in statement_keys(&txn, row)? {
+        for key in statement_keys(log, row)? {
             postings.push((terms.id(&txn, &key)?, row.seq));
         }
     }
@@ -389,7 +395,7 @@ fn step(conn: &mut Connection, terms: &mut TermCache) -> anyhow::Result<Option<P
 
 /// The keys of one stored statement: its own, and those its StatementRef
 /// target (stored before it) answers to, except the target's credential.
-fn statement_keys(conn: &Connection, row: &LogRow) -> anyhow::Result<Vec<String>> {
+fn statement_keys(log: &Connection, row: &LogRow) -> anyhow::Result<Vec<String>> {
     let body = parse_body(&row.json)?;
     let mut keys = term_keys_of(
         &StatementTerms::of(&body),
@@ -406,8 +412,8 @@ fn statement_keys(conn: &Connection, row: &LogRow) -> anyhow::Result<Vec<String>
         let Some(id) = target else {
             break;
         };
-        let found: Option<(i64, String)> = conn
-            .prepare_cached("SELECT seq, json FROM log.statements WHERE id = ?1")?
+        let found: Option<(i64, String)> = log
+            .prepare_cached("SELECT seq, json FROM statements WHERE id = ?1")?
             .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?;
         let Some((seq, json)) = found.filter(|(seq, _)| *seq < before) else {
