@@ -6,8 +6,9 @@ Two modes:
   using ``TRELLIS_KEY`` / ``TRELLIS_SECRET`` (an "all"-scope credential).  Tests
   that need extra credentials are skipped.  Optional hints:
   ``TRELLIS_MAX_BODY_BYTES`` (default 10 MiB) and ``TRELLIS_MAX_BATCH`` (default 1000).
-* otherwise: start ``trellis serve`` once for the session on a free port with a
-  temporary data directory, wait for ``/healthz``, and stop it at the end.  The
+* otherwise: start ``trellis serve --listen 127.0.0.1:0`` once for the session
+  with a temporary data directory, read the bound address from its start-up
+  log line, wait until it answers, and stop it at the end.  The
   binary is ``$TRELLIS_BIN``, else ``$CARGO_TARGET_DIR/debug/trellis``, else
   ``<repo>/target/debug/trellis``.  Its stderr is shown if any test failed.
 """
@@ -16,8 +17,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -78,10 +79,33 @@ def _binary_path() -> Path:
     return REPO_ROOT / "target" / "debug" / "trellis"
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
+PRETTY_ADDRESS = re.compile(r"\baddress=(\S+:\d+)")
+
+
+def _announced_address(line: str) -> str | None:
+    """The bound address in `trellis serve`'s start-up log line (JSON or pretty format)."""
+    line = ANSI_ESCAPE.sub("", line).strip()
+    try:
+        entry = json.loads(line)
+    except ValueError:
+        match = PRETTY_ADDRESS.search(line)
+        return match.group(1) if match else None
+    if isinstance(entry, dict) and isinstance(entry.get("fields"), dict):
+        address = entry["fields"].get("address")
+        return address if isinstance(address, str) else None
+    return None
+
+
+def _wait_for_address(proc: subprocess.Popen, log_path: Path, deadline: float) -> str | None:
+    """Polls the server's log until it names the address it listens on."""
+    while time.monotonic() < deadline and proc.poll() is None:
+        for line in log_path.read_text(errors="replace").splitlines():
+            address = _announced_address(line)
+            if address:
+                return address
+        time.sleep(0.05)
+    return None
 
 
 def _tail(path: Path | None, lines: int = 200) -> str:
@@ -126,7 +150,6 @@ def server(tmp_path_factory):
     data_dir.mkdir()
     log_path = base / "trellis-server.log"
     _SERVER_LOG = log_path
-    port = _free_port()
     admin_secret = secrets.token_urlsafe(24)
     if os.environ.get("TRELLIS_MONGODB_URI"):
         # On MongoDB: a fresh database for this run, shared with the
@@ -135,15 +158,18 @@ def server(tmp_path_factory):
     env = dict(os.environ)
     env.update({"TRELLIS_ADMIN_KEY": ADMIN_KEY, "TRELLIS_ADMIN_SECRET": admin_secret})
     env.setdefault("RUST_BACKTRACE", "1")
-    cmd = [str(binary), "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", str(data_dir),
+    # The start-up line that names the bound address is logged at info.
+    env["TRELLIS_LOG"] = (env.get("TRELLIS_LOG") or "info") + ",trellis::commands::serve=info"
+    cmd = [str(binary), "serve", "--listen", "127.0.0.1:0", "--data-dir", str(data_dir),
            "--max-body-bytes", str(SPAWN_MAX_BODY_BYTES), "--max-batch", str(SPAWN_MAX_BATCH)]
     log = open(log_path, "wb")
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=str(base))
-    origin = f"http://127.0.0.1:{port}"
-    session = _new_session()
     deadline = time.monotonic() + 30
+    address = _wait_for_address(proc, log_path, deadline)
+    origin = f"http://{address}"
+    session = _new_session()
     ready = False
-    while time.monotonic() < deadline:
+    while address and time.monotonic() < deadline:
         if proc.poll() is not None:
             break
         try:
@@ -161,7 +187,8 @@ def server(tmp_path_factory):
         proc.kill()
         proc.wait()
         log.close()
-        pytest.fail(f"trellis did not become healthy within 30 s (exit code {proc.returncode}).\n"
+        pytest.fail(f"trellis did not become ready within 30 s (address: {address}, exit code "
+                    f"{proc.returncode}).\n"
                     f"command: {' '.join(cmd)}\n--- server output ---\n{_tail(log_path)}", pytrace=False)
     srv = Server(
         origin=origin,

@@ -1,9 +1,11 @@
 """Helpers for the document resources (State, Activity Profile, Agent Profile).
 
 A `DocResource` describes one of the three resources (its path, the name of its
-document-id parameter and the context parameters that locate a document); `Docs`
-binds a resource and one fresh context (unique activity IRI / agent) to an `XAPI`
-client, so that a test only ever touches its own documents.
+document-id parameter, the context parameters that locate a document and the scope
+that grants it); `Docs` binds a resource and one fresh context (unique activity IRI /
+agent) to an `XAPI` client, so that a test only ever touches its own documents.
+The behaviour the three share is written once, in test_documents.py and
+test_concurrency.py, and runs for each resource.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any, Callable
 from urllib.parse import urlencode
@@ -18,7 +21,7 @@ from urllib.parse import urlencode
 import requests
 
 from xapi_support import (NOTSET, XAPI, activity_iri, agent, basic_auth_header, describe,
-                          json_body, raw_http)
+                          json_body, parse_http_date, parse_ts, raw_http)
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,7 @@ class DocResource:
     path: str              # relative to the xAPI base
     id_param: str          # "stateId" | "profileId"
     context_params: tuple  # required parameters other than the id
+    scope: str             # the Communication 4.2 scope that grants it: "state" | "profile"
 
     def new_context(self) -> dict:
         ctx: dict = {}
@@ -41,12 +45,32 @@ class DocResource:
     def is_state(self) -> bool:
         return self.key == "state"
 
+    @property
+    def create_headers(self) -> dict:
+        """Headers of a PUT that creates a document in every xAPI version: xAPI 1.0.3 clients
+        must send a precondition on every profile PUT (Communication 3.1.s3.b1); State needs
+        none (the behaviour without one is in test_concurrency.py)."""
+        return {} if self.is_state else {"If-None-Match": "*"}
 
-STATE = DocResource("state", "State", "activities/state", "stateId", ("activityId", "agent"))
+
+STATE = DocResource("state", "State", "activities/state", "stateId", ("activityId", "agent"), "state")
 ACTIVITY_PROFILE = DocResource("activity_profile", "Activity Profile", "activities/profile", "profileId",
-                               ("activityId",))
-AGENT_PROFILE = DocResource("agent_profile", "Agent Profile", "agents/profile", "profileId", ("agent",))
+                               ("activityId",), "profile")
+AGENT_PROFILE = DocResource("agent_profile", "Agent Profile", "agents/profile", "profileId", ("agent",),
+                            "profile")
 DOC_RESOURCES = (STATE, ACTIVITY_PROFILE, AGENT_PROFILE)
+# The resources whose documents are located by an Activity, and by an Agent.
+ACTIVITY_RESOURCES = tuple(r for r in DOC_RESOURCES if "activityId" in r.context_params)
+AGENT_RESOURCES = tuple(r for r in DOC_RESOURCES if "agent" in r.context_params)
+
+
+def resource_id(resource: DocResource) -> str:
+    """The pytest id of a resource parameter."""
+    return resource.key
+
+
+METHODS = ["GET", "PUT", "POST", "DELETE"]
+BAD_SINCE = ["yesterday", "2020-13-45T00:00:00Z", "1700000000"]
 
 JSON = "application/json"
 
@@ -61,6 +85,21 @@ def encode_body(body: Any) -> bytes:
     if isinstance(body, str):
         return body.encode("utf-8")
     return json.dumps(body).encode("utf-8")
+
+
+def server_now(xapi: XAPI) -> str:
+    """A timestamp from the server's clock (`XAPI.server_now`)."""
+    return xapi.server_now()
+
+
+def wait_for_a_later_second(xapi: XAPI, http_date: str, timeout: float = 5) -> None:
+    """Polls the server's clock until it is in a later second than `http_date` (Last-Modified
+    has a resolution of one second, so only then can a change move it)."""
+    moment = parse_http_date(http_date)
+    deadline = time.monotonic() + timeout
+    while parse_ts(server_now(xapi)).replace(microsecond=0) <= moment:
+        assert time.monotonic() < deadline, f"the server's clock did not pass {http_date}"
+        time.sleep(0.05)
 
 
 def unquote_etag(value: str | None) -> str | None:
@@ -101,6 +140,16 @@ class Docs:
         return p
 
     # -- raw requests -------------------------------------------------------
+    def send(self, method: str, doc_id: Any = "doc", params: dict | None = None, **kw: Any
+             ) -> requests.Response:
+        """One request of `method` with what it needs to succeed on a valid target: PUT and POST
+        carry a JSON document (and the resource's create headers); `params` replace the
+        request's parameters (to test invalid ones)."""
+        if method in ("PUT", "POST"):
+            return self.request(method, doc_id, {"answer": 42}, params=params,
+                                headers=self.resource.create_headers, **kw)
+        return self.request(method, doc_id, params=params, **kw)
+
     def request(self, method: str, doc_id: Any = None, body: Any = NOTSET, content_type: str | None = JSON,
                 headers: dict | None = None, params: dict | None = None, **kw: Any) -> requests.Response:
         hdrs = dict(headers or {})

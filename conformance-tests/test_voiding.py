@@ -1,7 +1,5 @@
 """Voiding (Data 2.3.2; Communication 2.1.4)."""
 
-import time
-
 from xapi_support import (VERB_VOIDED, activity, activity_iri, assert_error, describe,
                           new_id, statement, statement_ref, verb, verb_iri, voiding_statement)
 
@@ -59,15 +57,10 @@ def test_voided_statement_stays_hidden_under_since_until_and_limit_XAPI_00162(xa
     a statement referring to it is returned."""
     act = activity_iri("voided-window")
     before = statement(object_=activity(act))
-    xapi.store(before)
-    time.sleep(0.02)
-    t_before = xapi.fetch(before["id"])["stored"]
     target = statement(object_=activity(act))
-    xapi.store(target)
-    time.sleep(0.02)
     referrer = statement(verb_=verb(verb_iri("commented")), object_=statement_ref(target["id"]))
-    xapi.store(referrer)
-    time.sleep(0.02)
+    xapi.store_sequentially([before, target, referrer])
+    t_before = xapi.fetch(before["id"])["stored"]
     vs = voiding_statement(target["id"])
     xapi.store(vs)
     t_end = xapi.fetch(vs["id"])["stored"]

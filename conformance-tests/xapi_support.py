@@ -470,13 +470,34 @@ class XAPI:
         assert isinstance(ids, list), f"POST must return an array of ids\n{describe(resp)}"
         return ids
 
-    def store_sequentially(self, stmts: list[dict], gap: float = 0.015) -> list[str]:
-        """Store statements one by one, a little apart, so their 'stored' values differ."""
+    def store_sequentially(self, stmts: list[dict]) -> list[str]:
+        """Store statements one by one, each once the server's clock has passed the previous
+        one's 'stored' value, so their 'stored' values increase strictly."""
         ids = []
         for s in stmts:
-            ids.extend(self.store(s))
-            time.sleep(gap)
+            stored = self.store(s)
+            ids.extend(stored)
+            self.wait_past(self.fetch(stored[-1])["stored"])
         return ids
+
+    def server_now(self) -> str:
+        """A timestamp from the server's clock: the `stored` value of a fresh statement (about
+        an Activity of its own, so no test's filtered query sees it)."""
+        probe = statement()
+        self.store(probe)
+        return self.fetch(probe["id"])["stored"]
+
+    def wait_past(self, stored: str, timeout: float = 5) -> str:
+        """Polls the server's clock until it is later than `stored` (the next statement is then
+        stored strictly after it); returns the server time that passed it."""
+        moment = parse_ts(stored)
+        deadline = time.monotonic() + timeout
+        while True:
+            now = self.server_now()
+            if parse_ts(now) > moment:
+                return now
+            assert time.monotonic() < deadline, f"the server's clock did not pass {stored}"
+            time.sleep(0.002)
 
     def fetch(self, sid: str, **params: Any) -> dict:
         resp = self.get({"statementId": sid, **params})

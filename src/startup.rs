@@ -1,10 +1,12 @@
 //! Building and running the HTTP application. `Application::build` binds its
-//! own listener (port 0 works) so tests can run many servers side by side.
-//! The application owns the metrics registry, the readiness registry and the
-//! shutdown signal; components started beside the server (aggregators) get
-//! them from its accessors.
+//! own listener (port 0 works; `address` tells the bound one) so tests can
+//! run many servers side by side, in-process through `build_with_admin` and
+//! `run_until`. The application owns the metrics registry, the readiness
+//! registry and the shutdown signal; components started beside the server
+//! (aggregators) get them from its accessors.
 
-use std::net::TcpListener;
+use std::future::Future;
+use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -29,7 +31,7 @@ use crate::store::Store;
 const STORE_PROBE_INTERVAL: Duration = Duration::from_secs(2);
 
 pub struct Application {
-    port: u16,
+    address: SocketAddr,
     server: Server,
     store: Arc<dyn Store>,
     metrics: Arc<Metrics>,
@@ -38,8 +40,39 @@ pub struct Application {
     grace: Duration,
 }
 
+/// The credential `TRELLIS_ADMIN_KEY` / `TRELLIS_ADMIN_SECRET` name: made
+/// (or updated) with scope `all` at start-up. (No `Debug`: it holds a secret.)
+pub struct AdminCredential {
+    pub key: String,
+    pub secret: String,
+}
+
+impl AdminCredential {
+    /// `TRELLIS_ADMIN_KEY` and `TRELLIS_ADMIN_SECRET`: both or neither.
+    pub fn from_env() -> anyhow::Result<Option<AdminCredential>> {
+        let var = |name| std::env::var(name).ok().filter(|v: &String| !v.is_empty());
+        match (var("TRELLIS_ADMIN_KEY"), var("TRELLIS_ADMIN_SECRET")) {
+            (Some(key), Some(secret)) => Ok(Some(AdminCredential { key, secret })),
+            (None, None) => Ok(None),
+            _ => anyhow::bail!("set both TRELLIS_ADMIN_KEY and TRELLIS_ADMIN_SECRET, or neither"),
+        }
+    }
+}
+
 impl Application {
+    /// The application `trellis serve` runs: the admin credential comes from
+    /// the environment (`AdminCredential::from_env`).
     pub async fn build(settings: &Settings) -> anyhow::Result<Application> {
+        Self::build_with_admin(settings, AdminCredential::from_env()?).await
+    }
+
+    /// As `build`, with the admin credential given (tests start many
+    /// applications in one process and must not share its environment).
+    /// `None`: on a first start, one credential is made and printed.
+    pub async fn build_with_admin(
+        settings: &Settings,
+        admin: Option<AdminCredential>,
+    ) -> anyhow::Result<Application> {
         let metrics = Metrics::new().context("registering metrics")?;
         let health = Health::new();
         let shutdown = Shutdown::new();
@@ -49,12 +82,12 @@ impl Application {
             // `open` returns once the schema is migrated.
             let version = opened.initialize().await?;
             health.report("migrations", true, format!("schema version {version}"));
-            ensure_credentials(store.as_ref()).await?;
+            ensure_credentials(store.as_ref(), admin.as_ref()).await?;
         } else {
             // MongoDB may be down at start: serve (answering 503 and not
             // ready) while connecting in the background.
             health.report("migrations", false, "not run yet: connecting to MongoDB");
-            tokio::spawn(bootstrap(opened, health.clone()));
+            tokio::spawn(bootstrap(opened, admin, health.clone()));
         }
         health::probe(&health, "store", store.ping(), STORE_PROBE_INTERVAL).await;
         let pinged = store.clone();
@@ -108,7 +141,7 @@ impl Application {
             run_aggregator(store.clone(), cx, health.clone(), shutdown.signalled()),
         );
         Ok(Application {
-            port: address.port(),
+            address,
             server,
             store,
             metrics,
@@ -118,8 +151,10 @@ impl Application {
         })
     }
 
-    pub fn port(&self) -> u16 {
-        self.port
+    /// The address the listener is bound to (the real port when the
+    /// settings asked for port 0).
+    pub fn address(&self) -> SocketAddr {
+        self.address
     }
 
     /// The store every component shares (instrumented).
@@ -147,6 +182,12 @@ impl Application {
     /// down in order: not ready, signal background tasks, stop accepting and
     /// finish requests in flight, await background tasks, flush the store.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        self.run_until(shutdown::os_signal()).await
+    }
+
+    /// As `run_until_stopped`, with `stop` in place of the process's
+    /// signals (an in-process test must leave SIGINT/SIGTERM alone).
+    pub async fn run_until(self, stop: impl Future<Output = ()>) -> anyhow::Result<()> {
         let Application {
             mut server,
             store,
@@ -158,7 +199,7 @@ impl Application {
         let handle = server.handle();
         let stopped_by_itself = tokio::select! {
             result = &mut server => Some(result),
-            () = shutdown::os_signal() => None,
+            () = stop => None,
             () = shutdown.signalled() => None,
         };
         health.report_quietly("server", false, "shutting down");
@@ -216,13 +257,13 @@ async fn run_aggregator(
 
 /// Makes a store that may still be unreachable usable, then applies the
 /// credential settings; retries each step until it succeeds.
-async fn bootstrap(opened: OpenedStore, health: Health) {
+async fn bootstrap(opened: OpenedStore, admin: Option<AdminCredential>, health: Health) {
     let version = opened
         .initialize_with_retry(|e| health.report("migrations", false, format!("not run yet: {e}")))
         .await;
     health.report("migrations", true, format!("schema version {version}"));
     let mut wait = std::time::Duration::from_secs(1);
-    while let Err(e) = ensure_credentials(opened.store.as_ref()).await {
+    while let Err(e) = ensure_credentials(opened.store.as_ref(), admin.as_ref()).await {
         tracing::warn!(error = %e, "applying the credential settings failed; retrying");
         tokio::time::sleep(wait).await;
         wait = (wait * 2).min(std::time::Duration::from_secs(30));
@@ -230,18 +271,15 @@ async fn bootstrap(opened: OpenedStore, health: Health) {
     tracing::info!(backend = opened.backend(), "the store is ready");
 }
 
-/// Applies `TRELLIS_ADMIN_KEY` / `TRELLIS_ADMIN_SECRET`, and on a first
-/// start with no credential at all creates one and prints it once.
-async fn ensure_credentials(store: &dyn Store) -> anyhow::Result<()> {
-    let key = std::env::var("TRELLIS_ADMIN_KEY")
-        .ok()
-        .filter(|k| !k.is_empty());
-    let secret = std::env::var("TRELLIS_ADMIN_SECRET")
-        .ok()
-        .filter(|s| !s.is_empty());
-    match (key, secret) {
-        (Some(key), Some(secret)) => {
-            let current = store.credential(&key).await?;
+/// Makes `admin` (`TRELLIS_ADMIN_KEY` / `TRELLIS_ADMIN_SECRET`) active, and
+/// on a first start with no credential at all creates one and prints it once.
+async fn ensure_credentials(
+    store: &dyn Store,
+    admin: Option<&AdminCredential>,
+) -> anyhow::Result<()> {
+    match admin {
+        Some(AdminCredential { key, secret }) => {
+            let current = store.credential(key).await?;
             let unchanged = current.as_ref().is_some_and(|c| {
                 c.scopes == ["all"]
                     && argon2::password_hash::PasswordHash::new(&c.secret_hash).is_ok_and(|h| {
@@ -259,16 +297,13 @@ async fn ensure_credentials(store: &dyn Store) -> anyhow::Result<()> {
                     "admin",
                     vec![Scope::All],
                     Some(key.clone()),
-                    Some(secret),
+                    Some(secret.clone()),
                 )
                 .await?;
             }
             tracing::info!(key, "admin credential from TRELLIS_ADMIN_KEY is active");
         }
-        (Some(_), None) | (None, Some(_)) => {
-            anyhow::bail!("set both TRELLIS_ADMIN_KEY and TRELLIS_ADMIN_SECRET, or neither")
-        }
-        (None, None) => {
+        None => {
             if store.credentials().await?.is_empty() {
                 let issued =
                     create_credential(store, "admin", vec![Scope::All], None, None).await?;

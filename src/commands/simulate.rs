@@ -88,6 +88,11 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<()> {
         summary.sent as f64 / seconds.max(1e-9),
         summary.failed
     );
+    let tally = simulation.tally(total);
+    eprintln!(
+        "  of which {} purchases ({} malformed), {} refunds, {} with an experiment exposure, {} voiding",
+        tally.purchases, tally.invalid, tally.refunds, tally.exposures, tally.voids
+    );
     for error in &summary.errors {
         eprintln!("  error: {error}");
     }

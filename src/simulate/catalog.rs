@@ -1,5 +1,5 @@
-//! The simulated school: programs, courses with lessons and a final
-//! assessment, surveys, and the people (learners, study groups).
+//! The simulated school: programs, courses with lessons, a final
+//! assessment and a price, surveys, and the people (learners, study groups).
 
 use sha1::{Digest, Sha1};
 
@@ -43,6 +43,15 @@ pub struct Course {
     pub program: usize,
     /// Relative popularity when learners pick courses.
     pub popularity: f64,
+    pub price: Price,
+}
+
+/// A list price in whole units of an ISO 4217 currency (no cents, so that
+/// revenue sums stay exact in any analytics tool).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Price {
+    pub amount: u32,
+    pub currency: &'static str,
 }
 
 impl Course {
@@ -77,6 +86,17 @@ pub fn program_title(program: usize) -> &'static str {
 
 pub const ONBOARDING_IRI: &str = "https://school.example.com/onboarding/welcome-tour";
 
+/// Course `i`'s price: two courses in five sell in USD, two in EUR and one
+/// in GBP, at one of six price points.
+fn price(i: usize) -> Price {
+    const AMOUNTS: [u32; 6] = [79, 99, 129, 49, 149, 199];
+    const CURRENCIES: [&str; 5] = ["USD", "EUR", "USD", "EUR", "GBP"];
+    Price {
+        amount: AMOUNTS[i % AMOUNTS.len()],
+        currency: CURRENCIES[i % CURRENCIES.len()],
+    }
+}
+
 /// The catalogue: `count` courses, lesson counts 4 to 8, popularity falling
 /// with the course number (a few courses take most enrolments).
 pub fn courses(count: usize) -> Vec<Course> {
@@ -98,6 +118,7 @@ pub fn courses(count: usize) -> Vec<Course> {
                 lessons: 4 + (i as u16 * 3) % 5,
                 program: i % PROGRAMS.len(),
                 popularity: 1.0 / (1.0 + i as f64 * 0.6),
+                price: price(i),
             }
         })
         .collect()
@@ -207,6 +228,8 @@ pub fn registrar_agent() -> serde_json::Value {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeSet;
+
     use super::*;
 
     #[test]
@@ -218,6 +241,16 @@ mod tests {
         assert_eq!(slugs.len(), 20);
         assert!(list.iter().all(|c| (4..=8).contains(&c.lessons)));
         assert_eq!(list[0].slug, "data-analysis-with-python");
+    }
+
+    #[test]
+    fn most_courses_sell_in_usd_or_eur_and_some_in_gbp() {
+        let list = courses(20);
+        let count = |code: &str| list.iter().filter(|c| c.price.currency == code).count();
+        assert_eq!((count("USD"), count("EUR"), count("GBP")), (8, 8, 4));
+        assert!(list.iter().all(|c| c.price.amount > 0));
+        let amounts: BTreeSet<u32> = list.iter().map(|c| c.price.amount).collect();
+        assert!(amounts.len() >= 5, "{amounts:?}");
     }
 
     #[test]

@@ -5,12 +5,17 @@
 //! output: every random draw comes from ChaCha8 streams derived from the
 //! seed (`rng.rs`), statement ids included.
 //!
-//! - `catalog.rs`: the school (programs, courses, lessons, surveys) and the
-//!   people (learner identities of every IFI kind, study groups).
+//! - `catalog.rs`: the school (programs, courses with lessons and prices,
+//!   surveys) and the people (learner identities of every IFI kind, study
+//!   groups).
+//! - `experiments.rs`: the A/B tests and who sees which variant.
 //! - `journey.rs`: what happens, as compact timed events.
-//! - `render.rs`: events as xAPI statements.
+//! - `render.rs`: events as xAPI statements, following the CX xAPI Profile
+//!   (`schemas/cx-profile.jsonld`) for surveys, purchases, refunds and
+//!   exposures.
 
 pub mod catalog;
+pub mod experiments;
 pub mod journey;
 pub mod render;
 pub mod rng;
@@ -18,7 +23,8 @@ pub mod rng;
 use chrono::NaiveDate;
 
 use catalog::Course;
-use journey::{Event, Period};
+use experiments::Assignment;
+use journey::{Event, Kind, Period};
 use rng::SimRng;
 
 /// What to simulate.
@@ -39,8 +45,10 @@ pub struct Simulation {
     events: Vec<Event>,
 }
 
-/// Stream numbers: 0..2^32 learners, then one per course for study groups.
+/// Stream numbers: 0..2^32 learners, then one per course for study groups,
+/// then from 2^33 one per learner for its experiment variants.
 const GROUP_STREAMS: u64 = 1 << 32;
+const ASSIGNMENT_STREAMS: u64 = 1 << 33;
 
 impl Simulation {
     pub fn generate(params: &Params) -> Simulation {
@@ -56,8 +64,10 @@ impl Simulation {
         };
         let mut events = Vec::new();
         for n in 0..params.learners {
+            let assignment =
+                Assignment::draw(&mut SimRng::new(params.seed, ASSIGNMENT_STREAMS + n as u64));
             let mut rng = SimRng::new(params.seed, n as u64);
-            events.extend(journey::learner(n, &mut rng, &courses, period));
+            events.extend(journey::learner(n, &mut rng, &courses, period, &assignment));
         }
         for c in 0..courses.len() as u16 {
             let mut rng = SimRng::new(params.seed, GROUP_STREAMS + c as u64);
@@ -81,6 +91,24 @@ impl Simulation {
         &self.events
     }
 
+    /// What the first `first` statements hold, by kind.
+    pub fn tally(&self, first: usize) -> Tally {
+        let mut t = Tally::default();
+        for e in self.events.iter().take(first) {
+            match &e.kind {
+                Kind::Purchased { defect, .. } => {
+                    t.purchases += 1;
+                    t.invalid += defect.is_some() as usize;
+                }
+                Kind::Refunded { .. } => t.refunds += 1,
+                Kind::Voided { .. } => t.voids += 1,
+                _ => {}
+            }
+            t.exposures += e.exposure.is_some() as usize;
+        }
+        t
+    }
+
     /// The statements, in time order, as JSON values.
     pub fn statements(&self) -> impl Iterator<Item = serde_json::Value> + '_ {
         self.events
@@ -89,5 +117,20 @@ impl Simulation {
     }
 }
 
+/// Counts of the Part 2 statements (and voids) in a simulation.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// Purchase statements, the invalid and the voided duplicates included.
+    pub purchases: usize,
+    /// Purchase statements with a malformed amount or currency.
+    pub invalid: usize,
+    pub refunds: usize,
+    /// Statements carrying an experiment exposure.
+    pub exposures: usize,
+    pub voids: usize,
+}
+
+#[cfg(test)]
+mod profile_tests;
 #[cfg(test)]
 mod tests;

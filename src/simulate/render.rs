@@ -1,15 +1,50 @@
 //! Turning simulated events into xAPI statements (valid for 1.0.3 and 2.0).
+//! Survey answers, purchases, refunds and experiment exposures follow the
+//! CX xAPI Profile (`schemas/cx-profile.jsonld`).
 
 use serde_json::{json, Map, Value};
 
 use super::catalog::{self, Course};
-use super::journey::{Actor, Event, Kind};
+use super::journey::{Actor, Defect, Event, Kind};
 use crate::xapi::datatypes::format_timestamp;
 
 const ADL: &str = "http://adlnet.gov/expapi";
 
+/// The CX xAPI Profile's purchase and refund verbs and its extensions.
+pub const PURCHASE_VERB: &str = "http://activitystrea.ms/schema/1.0/purchase";
+pub const REFUND_VERB: &str = "urn:trellis:cx:verb:refunded";
+pub const AMOUNT_EXTENSION: &str = "urn:trellis:cx:extension:amount";
+pub const CURRENCY_EXTENSION: &str = "urn:trellis:cx:extension:currency";
+pub const EXPERIMENT_EXTENSION: &str = "urn:trellis:cx:extension:experiment";
+
 fn verb(name: &str) -> Value {
     json!({"id": format!("{ADL}/verbs/{name}"), "display": {"en-US": name}})
+}
+
+fn course_activity(c: &Course) -> Value {
+    activity(c.iri(), &c.title, &format!("{ADL}/activities/course"))
+}
+
+/// `result.extensions` of a purchase or refund, spoilt by `defect`.
+fn money(amount: u32, currency: &str, defect: Option<Defect>) -> Value {
+    let mut extensions = Map::new();
+    extensions.insert(
+        AMOUNT_EXTENSION.into(),
+        match defect {
+            Some(Defect::AmountAsText) => amount.to_string().into(),
+            _ => amount.into(),
+        },
+    );
+    match defect {
+        Some(Defect::NoCurrency) => {}
+        Some(Defect::LowercaseCurrency) => {
+            extensions.insert(CURRENCY_EXTENSION.into(), currency.to_lowercase().into());
+        }
+        _ => {
+            extensions.insert(CURRENCY_EXTENSION.into(), currency.into());
+        }
+    }
+    json!({ "extensions": extensions })
 }
 
 fn activity(id: String, name: &str, kind: &str) -> Value {
@@ -62,10 +97,28 @@ pub fn statement(event: &Event, courses: &[Course]) -> Value {
             ),
             None,
         ),
-        (Kind::Registered, Some(c)) => (
-            verb("registered"),
-            activity(c.iri(), &c.title, &format!("{ADL}/activities/course")),
-            None,
+        (Kind::Registered, Some(c)) => (verb("registered"), course_activity(c), None),
+        (
+            Kind::Purchased {
+                amount,
+                currency,
+                defect,
+            },
+            Some(c),
+        ) => (
+            json!({"id": PURCHASE_VERB, "display": {"en-US": "purchased"}}),
+            course_activity(c),
+            Some(money(*amount, currency, *defect)),
+        ),
+        (
+            Kind::Refunded {
+                amount, currency, ..
+            },
+            Some(c),
+        ) => (
+            json!({"id": REFUND_VERB, "display": {"en-US": "refunded"}}),
+            course_activity(c),
+            Some(money(*amount, currency, None)),
         ),
         (Kind::LessonLaunched { lesson }, Some(c)) => (
             verb("launched"),
@@ -110,12 +163,12 @@ pub fn statement(event: &Event, courses: &[Course]) -> Value {
         ),
         (Kind::CourseCompleted { scaled }, Some(c)) => (
             verb("completed"),
-            activity(c.iri(), &c.title, &format!("{ADL}/activities/course")),
+            course_activity(c),
             Some(json!({"score": {"scaled": scaled}, "success": true, "completion": true})),
         ),
         (Kind::Mistake, Some(c)) => (
             verb("completed"),
-            activity(c.iri(), &c.title, &format!("{ADL}/activities/course")),
+            course_activity(c),
             Some(json!({"completion": true})),
         ),
         (Kind::Survey { survey, raw }, Some(c)) => {
@@ -159,17 +212,21 @@ pub fn statement(event: &Event, courses: &[Course]) -> Value {
     if let Some(result) = result {
         s.insert("result".into(), result);
     }
+    let mut context = Map::new();
     if let Some(c) = course {
-        let mut context = Map::new();
         if let Some(reg) = event.registration {
             context.insert("registration".into(), reg.to_string().into());
         }
         let mut activities = Map::new();
-        // The course itself is the object of enrolment and completion; its
-        // parts name it as their parent.
+        // The course itself is the object of purchase, enrolment and
+        // completion; its parts name it as their parent.
         if !matches!(
             event.kind,
-            Kind::Registered | Kind::CourseCompleted { .. } | Kind::Mistake
+            Kind::Registered
+                | Kind::Purchased { .. }
+                | Kind::Refunded { .. }
+                | Kind::CourseCompleted { .. }
+                | Kind::Mistake
         ) {
             activities.insert(
                 "parent".into(),
@@ -182,6 +239,21 @@ pub fn statement(event: &Event, courses: &[Course]) -> Value {
                     "definition": {"name": {"en-US": catalog::program_title(c.program)}}}]),
         );
         context.insert("contextActivities".into(), Value::Object(activities));
+    }
+    if let Kind::Refunded { purchase, .. } = event.kind {
+        // The purchase refunded, as the profile recommends.
+        context.insert(
+            "statement".into(),
+            json!({"objectType": "StatementRef", "id": purchase.to_string()}),
+        );
+    }
+    if let Some(x) = event.exposure {
+        context.insert(
+            "extensions".into(),
+            json!({ EXPERIMENT_EXTENSION: {"id": x.experiment, "variant": x.variant} }),
+        );
+    }
+    if !context.is_empty() {
         context.insert("platform".into(), "Trellis simulator".into());
         context.insert("language".into(), "en-US".into());
         s.insert("context".into(), Value::Object(context));

@@ -1,10 +1,15 @@
 //! The simulator's promises, checked on the statements it renders.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::NaiveDate;
 use serde_json::Value;
 
+use super::experiments::{BUTTON, ONBOARDING};
+use super::journey::Actor;
+use super::render::{
+    AMOUNT_EXTENSION, CURRENCY_EXTENSION, EXPERIMENT_EXTENSION, PURCHASE_VERB, REFUND_VERB,
+};
 use super::*;
 use crate::xapi::datatypes::parse_timestamp;
 use crate::xapi::statement::ifi_key;
@@ -39,6 +44,10 @@ fn the_same_seed_gives_byte_identical_output() {
     assert_eq!(a, lines(&params(42)));
     assert_ne!(a, lines(&params(43)));
     assert!(a.len() > 2_000, "{} statements", a.len());
+    // Purchases, refunds and exposures included.
+    for part in [PURCHASE_VERB, REFUND_VERB, EXPERIMENT_EXTENSION] {
+        assert!(a.iter().filter(|l| l.contains(part)).count() > 10, "{part}");
+    }
 }
 
 #[test]
@@ -233,4 +242,258 @@ fn the_population_has_what_the_metrics_need() {
     // Time to first value: the first touch precedes the first enrolment.
     let first_visits = count("experienced");
     assert_eq!(first_visits as u32, p.learners);
+}
+
+#[test]
+fn learners_buy_at_enrolment_some_get_refunds_and_finishers_buy_again() {
+    let p = Params {
+        learners: 2_000,
+        ..params(5)
+    };
+    let simulation = Simulation::generate(&p);
+    let statements: Vec<Value> = simulation.statements().collect();
+    let voided: HashSet<&str> = statements
+        .iter()
+        .filter(|s| s["verb"]["id"] == "http://adlnet.gov/expapi/verbs/voided")
+        .map(|s| s["object"]["id"].as_str().unwrap())
+        .collect();
+    let counted = || {
+        statements
+            .iter()
+            .filter(|s| !voided.contains(s["id"].as_str().unwrap()))
+    };
+    let money = |s: &Value| {
+        let x = &s["result"]["extensions"];
+        let currency = x[CURRENCY_EXTENSION]
+            .as_str()
+            .filter(|c| c.len() == 3 && c.bytes().all(|b| b.is_ascii_uppercase()));
+        Some((x[AMOUNT_EXTENSION].as_f64()?, currency?.to_owned()))
+    };
+    let registration = |s: &Value| s["context"]["registration"].as_str().unwrap().to_owned();
+    // Purchases by registration; the course's list price.
+    let mut bought: HashMap<String, &Value> = HashMap::new();
+    let (mut purchases, mut invalid) = (0, 0);
+    for s in counted().filter(|s| s["verb"]["id"] == PURCHASE_VERB) {
+        purchases += 1;
+        let Some((amount, currency)) = money(s) else {
+            invalid += 1;
+            continue;
+        };
+        let course = simulation
+            .courses
+            .iter()
+            .find(|c| s["object"]["id"] == c.iri())
+            .unwrap();
+        assert_eq!(amount, course.price.amount as f64);
+        assert_eq!(currency, course.price.currency);
+        bought.entry(registration(s)).or_insert(s);
+    }
+    assert!(
+        invalid > 0 && invalid * 100 < purchases,
+        "{invalid} of {purchases}"
+    );
+    let currencies: BTreeSet<String> = bought
+        .values()
+        .filter_map(|s| money(s))
+        .map(|m| m.1)
+        .collect();
+    assert_eq!(currencies.len(), 3, "{currencies:?}");
+    // Voided duplicates of a purchase exist (sent twice by a webhook).
+    let void_purchases = statements
+        .iter()
+        .filter(|s| s["verb"]["id"] == PURCHASE_VERB && voided.contains(s["id"].as_str().unwrap()))
+        .count();
+    assert!(void_purchases > 0);
+
+    // A purchase comes seconds before its enrolment, of the same course (a
+    // copy whose voiding falls after the period may follow); a few
+    // enrolments are free.
+    let mut per_registration: HashMap<String, Vec<&Value>> = HashMap::new();
+    for s in counted().filter(|s| s["verb"]["id"] == PURCHASE_VERB) {
+        per_registration.entry(registration(s)).or_default().push(s);
+    }
+    let enrolments: Vec<&Value> = counted()
+        .filter(|s| s["verb"]["id"] == "http://adlnet.gov/expapi/verbs/registered")
+        .collect();
+    let paid = enrolments
+        .iter()
+        .filter(|e| {
+            let all = per_registration
+                .get(&registration(e))
+                .map_or(&[][..], |v| v);
+            for s in all {
+                assert_eq!(s["object"]["id"], e["object"]["id"]);
+            }
+            let first = all.iter().map(|s| ms(s)).min();
+            if let Some(first) = first {
+                assert!((2_000..=20_000).contains(&(ms(e) - first)));
+            }
+            first.is_some()
+        })
+        .count();
+    let free = enrolments.len() - paid;
+    assert!(
+        free * 30 > enrolments.len() && free * 7 < enrolments.len(),
+        "{free} free of {}",
+        enrolments.len()
+    );
+
+    // Refunds point to an earlier purchase of the same course by the same
+    // learner, in its currency, for at most its amount; some come within
+    // days of the purchase, some are partial.
+    let by_id: HashMap<&str, &Value> = statements
+        .iter()
+        .map(|s| (s["id"].as_str().unwrap(), s))
+        .collect();
+    let (mut refunds, mut early, mut partial) = (0, 0, 0);
+    for r in counted().filter(|s| s["verb"]["id"] == REFUND_VERB) {
+        refunds += 1;
+        assert_eq!(r["context"]["statement"]["objectType"], "StatementRef");
+        let p = by_id[r["context"]["statement"]["id"].as_str().unwrap()];
+        assert_eq!(p["verb"]["id"], PURCHASE_VERB);
+        assert_eq!(
+            (&p["actor"], &p["object"]["id"]),
+            (&r["actor"], &r["object"]["id"])
+        );
+        let ((paid, currency), (back, back_currency)) = (money(p).unwrap(), money(r).unwrap());
+        assert_eq!(currency, back_currency);
+        assert!(0.0 < back && back <= paid && ms(p) < ms(r));
+        early += (ms(r) - ms(p) < 3 * 86_400_000) as usize;
+        partial += (back < paid) as usize;
+    }
+    assert!(
+        refunds * 100 > bought.len() && refunds * 8 < bought.len(),
+        "{refunds} refunds of {} purchases",
+        bought.len()
+    );
+    assert!(early > 0 && partial > 0, "{early} early, {partial} partial");
+
+    // Repeat buyers: most bought again after completing a course.
+    let mut journeys: HashMap<String, Vec<&Value>> = HashMap::new();
+    for s in counted().filter(|s| s["actor"]["objectType"] == "Agent") {
+        journeys
+            .entry(ifi_key(&s["actor"]).unwrap())
+            .or_default()
+            .push(s);
+    }
+    let (mut buyers, mut repeat, mut after_finishing) = (0, 0, 0);
+    for events in journeys.values() {
+        let purchases: Vec<&&Value> = events
+            .iter()
+            .filter(|s| s["verb"]["id"] == PURCHASE_VERB && money(s).is_some())
+            .collect();
+        buyers += !purchases.is_empty() as usize;
+        if let Some(second) = purchases.get(1) {
+            repeat += 1;
+            after_finishing += events.iter().any(|s| {
+                s["verb"]["id"] == "http://adlnet.gov/expapi/verbs/completed"
+                    && s["object"]["definition"]["type"]
+                        == "http://adlnet.gov/expapi/activities/course"
+                    && ms(s) < ms(second)
+            }) as usize;
+        }
+    }
+    assert!(
+        repeat * 10 > buyers && repeat * 2 < buyers,
+        "{repeat} repeat buyers of {buyers}"
+    );
+    assert!(
+        after_finishing * 2 > repeat,
+        "{after_finishing} of {repeat}"
+    );
+}
+
+/// Each learner's variant of `experiment` (first exposure), and the
+/// learners exposed to two variants.
+fn assignments(
+    events: &[journey::Event],
+    experiment: &str,
+) -> (HashMap<u32, &'static str>, HashSet<u32>) {
+    let mut assigned = HashMap::new();
+    let mut conflicted = HashSet::new();
+    for e in events {
+        let (Actor::Learner(n), Some(x)) = (&e.actor, e.exposure) else {
+            continue;
+        };
+        if x.experiment == experiment && *assigned.entry(*n).or_insert(x.variant) != x.variant {
+            conflicted.insert(*n);
+        }
+    }
+    (assigned, conflicted)
+}
+
+/// Per variant: (learners, learners who completed a course).
+fn completion_by_variant(
+    events: &[journey::Event],
+    experiment: &str,
+) -> (BTreeMap<&'static str, (f64, f64)>, usize) {
+    let (assigned, conflicted) = assignments(events, experiment);
+    let finishers: HashSet<u32> = events
+        .iter()
+        .filter_map(|e| match (&e.actor, &e.kind) {
+            (Actor::Learner(n), journey::Kind::CourseCompleted { .. }) => Some(*n),
+            _ => None,
+        })
+        .collect();
+    let mut by_variant: BTreeMap<&'static str, (f64, f64)> = BTreeMap::new();
+    for (n, variant) in &assigned {
+        if !conflicted.contains(n) {
+            let v = by_variant.entry(variant).or_default();
+            v.0 += 1.0;
+            v.1 += finishers.contains(n) as u8 as f64;
+        }
+    }
+    (by_variant, conflicted.len())
+}
+
+/// The two-proportion z statistic of b's rate against a's (pooled).
+fn z(a: (f64, f64), b: (f64, f64)) -> f64 {
+    let pooled = (a.1 + b.1) / (a.0 + b.0);
+    let se = (pooled * (1.0 - pooled) * (1.0 / a.0 + 1.0 / b.0)).sqrt();
+    (b.1 / b.0 - a.1 / a.0) / se
+}
+
+#[test]
+fn the_onboarding_treatment_raises_completion_and_the_button_colour_changes_nothing() {
+    let p = Params {
+        learners: 8_000,
+        ..params(17)
+    };
+    let simulation = Simulation::generate(&p);
+    let events = simulation.events();
+
+    let (onboarding, conflicted) = completion_by_variant(events, ONBOARDING.id);
+    assert_eq!(conflicted, 0);
+    assert_eq!(
+        onboarding.keys().copied().collect::<Vec<_>>(),
+        ONBOARDING.variants
+    );
+    let (control, treatment) = (onboarding["control"], onboarding["treatment"]);
+    assert_eq!(control.0 + treatment.0, p.learners as f64);
+    let lift = (treatment.1 / treatment.0) / (control.1 / control.0);
+    assert!(
+        z(control, treatment) > 5.0 && lift > 1.1,
+        "control {control:?}, treatment {treatment:?}"
+    );
+
+    let (button, conflicted) = completion_by_variant(events, BUTTON.id);
+    assert!(
+        (1..p.learners as usize / 100).contains(&conflicted),
+        "{conflicted} conflicted"
+    );
+    assert_eq!(button.keys().copied().collect::<Vec<_>>(), {
+        let mut v = BUTTON.variants.to_vec();
+        v.sort();
+        v
+    });
+    let exposed: f64 = button.values().map(|v| v.0).sum();
+    let rates: Vec<(f64, f64)> = button.values().copied().collect();
+    for (i, a) in rates.iter().enumerate() {
+        // An even split, and completion rates within noise.
+        let sd = (exposed / 3.0 * (2.0 / 3.0)).sqrt();
+        assert!((a.0 - exposed / 3.0).abs() < 4.0 * sd, "{button:?}");
+        for b in &rates[i + 1..] {
+            assert!(z(*a, *b).abs() < 3.0, "{button:?}");
+        }
+    }
 }

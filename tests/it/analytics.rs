@@ -1,32 +1,26 @@
 //! Black-box tests of the analytics API (`/analytics/v1/*`) and the CX
-//! gauges of `/metrics`, against the real binary.
+//! gauges of `/metrics`, over HTTP, and `trellis analytics rebuild`.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::helpers::{Cli, Server};
+use crate::helpers::{wait_until, Cli, Client, Spawn};
 
 const COURSE: &str = "https://school.example.com/course/1";
 
-fn get(server: &Server, path: &str) -> Value {
-    let (status, body) = server.request("GET", path, None);
+fn get(client: &Client, path: &str) -> Value {
+    let (status, body) = client.get(path);
     assert_eq!(status, 200, "{path}: {body}");
-    serde_json::from_str(&body).unwrap()
-}
-
-fn post(server: &Server, statements: &Value) -> Vec<String> {
-    let (status, body) = server.request("POST", "/xapi/statements", Some(statements));
-    assert_eq!(status, 200, "{body}");
-    serde_json::from_str(&body).unwrap()
+    body
 }
 
 /// Waits until the analytics reflect `n` counted statements in the course.
-fn wait_for_statements(server: &Server, n: u64) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
+fn wait_for_statements(client: &Client, n: u64) {
+    let what = format!("{n} statements in the analytics");
+    wait_until(&what, Duration::from_secs(10), || {
         let a = get(
-            server,
+            client,
             &format!("/analytics/v1/activity?activity={COURSE}&period=month"),
         );
         let seen: u64 = a["periods"]
@@ -35,15 +29,8 @@ fn wait_for_statements(server: &Server, n: u64) {
             .iter()
             .map(|p| p["statements"].as_u64().unwrap())
             .sum();
-        if seen == n {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "analytics show {seen} statements, not {n}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+        (seen == n).then_some(())
+    });
 }
 
 fn lesson(mbox: &str, timestamp: &str) -> Value {
@@ -64,31 +51,25 @@ fn profile_examples() -> Value {
 #[test]
 fn analytics_answer_hand_computed_values_survive_voiding_and_rebuild() {
     let dir = tempfile::tempdir().unwrap();
-    let mut server = Server::start(dir.path());
-    post(
-        &server,
-        &json!([
-            lesson("mailto:ana@example.com", "2026-03-01T00:00:00Z"),
-            lesson("mailto:ben@example.com", "2026-03-01T12:00:00Z"),
-            {"actor": {"objectType": "Group", "mbox": "mailto:team@example.com"},
-             "verb": {"id": "http://adlnet.gov/expapi/verbs/experienced"},
-             "object": {"id": COURSE}, "timestamp": "2026-03-04T00:00:00Z"}
-        ]),
-    );
-    let completion = post(
-        &server,
-        &json!({"actor": {"mbox": "mailto:ana@example.com"},
+    let app = Spawn::new(dir.path()).in_process();
+    app.post_statements(&json!([
+        lesson("mailto:ana@example.com", "2026-03-01T00:00:00Z"),
+        lesson("mailto:ben@example.com", "2026-03-01T12:00:00Z"),
+        {"actor": {"objectType": "Group", "mbox": "mailto:team@example.com"},
+         "verb": {"id": "http://adlnet.gov/expapi/verbs/experienced"},
+         "object": {"id": COURSE}, "timestamp": "2026-03-04T00:00:00Z"}
+    ]));
+    let completion = app.post_statements(&json!({"actor": {"mbox": "mailto:ana@example.com"},
             "verb": {"id": "http://adlnet.gov/expapi/verbs/completed"},
             "object": {"id": COURSE}, "result": {"score": {"scaled": 0.9}},
-            "timestamp": "2026-03-03T00:00:00Z"}),
-    );
+            "timestamp": "2026-03-03T00:00:00Z"}));
     // The profile's example survey answers are accepted and counted.
-    post(&server, &profile_examples());
-    wait_for_statements(&server, 8);
+    app.post_statements(&profile_examples());
+    wait_for_statements(&app, 8);
 
     let q = |path: &str, params: &str| {
         get(
-            &server,
+            &app,
             &format!("/analytics/v1/{path}?activity={COURSE}&{params}"),
         )
     };
@@ -173,20 +154,17 @@ fn analytics_answer_hand_computed_values_survive_voiding_and_rebuild() {
     assert_eq!(ret["overall"][1]["retained"], 1);
 
     // Voiding the completion retracts it.
-    post(
-        &server,
-        &json!({"actor": {"mbox": "mailto:admin@example.com"},
+    app.post_statements(&json!({"actor": {"mbox": "mailto:admin@example.com"},
             "verb": {"id": "http://adlnet.gov/expapi/verbs/voided"},
-            "object": {"objectType": "StatementRef", "id": completion[0]}}),
-    );
-    wait_for_statements(&server, 7);
+            "object": {"objectType": "StatementRef", "id": completion[0]}}));
+    wait_for_statements(&app, 7);
     assert_eq!(
         q("completion", "as_of=2026-04-01T00:00:00Z")["completed"],
         0
     );
 
     // The CX gauges are exported.
-    let (status, metrics) = server.request("GET", "/metrics", None);
+    let (status, metrics) = app.get_text("/metrics");
     assert_eq!(status, 200);
     assert!(
         metrics.contains("trellis_cx_enrolled_learners{activity=\"global\"} 2"),
@@ -204,15 +182,15 @@ fn analytics_answer_hand_computed_values_survive_voiding_and_rebuild() {
     );
 
     // A rebuild from the statements gives the same answers after a restart.
-    server.stop();
+    app.stop();
     let out = Cli::run(dir.path(), &["analytics", "rebuild"]);
     assert!(
-        out.contains("Rebuilt the analytics state: 7 counted statements"),
+        out.contains("Rebuilt the analytics state: 10 counted statements"),
         "{out}"
     );
-    let server = Server::start(dir.path());
+    let app = Spawn::new(dir.path()).in_process();
     let s2 = get(
-        &server,
+        &app,
         &format!("/analytics/v1/surveys?activity={COURSE}&as_of=2026-04-01T00:00:00Z"),
     );
     assert_eq!(s2, s);
@@ -221,7 +199,7 @@ fn analytics_answer_hand_computed_values_survive_voiding_and_rebuild() {
 #[test]
 fn analytics_refuse_bad_parameters_and_insufficient_scopes() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path());
+    let app = Spawn::new(dir.path()).in_process();
     for (path, param) in [
         ("/analytics/v1/completion", "activity"),
         (
@@ -243,10 +221,9 @@ fn analytics_refuse_bad_parameters_and_insufficient_scopes() {
             "threshold",
         ),
     ] {
-        let (status, body) = server.request("GET", path, None);
-        assert_eq!(status, 400, "{path}: {body}");
-        let error: Value = serde_json::from_str(&body).unwrap();
-        assert_eq!(error["path"], param, "{path}: {body}");
+        let (status, error) = app.get(path);
+        assert_eq!(status, 400, "{path}: {error}");
+        assert_eq!(error["path"], param, "{path}: {error}");
     }
     let made = Cli::run(
         dir.path(),
@@ -265,12 +242,12 @@ fn analytics_refuse_bad_parameters_and_insufficient_scopes() {
         made["key"].as_str().unwrap(),
         made["secret"].as_str().unwrap(),
     );
-    let (status, _) = server.request_as(key, secret, "GET", "/analytics/v1/activity", None);
+    let (status, _) = app.as_user(key, secret).get("/analytics/v1/activity");
     assert_eq!(status, 403);
-    let (status, _) = server.request_as(key, "wrong", "GET", "/analytics/v1/activity", None);
+    let (status, _) = app.as_user(key, "wrong").get("/analytics/v1/activity");
     assert_eq!(status, 401);
     let empty = get(
-        &server,
+        &app,
         "/analytics/v1/completion?activity=http://unknown.example",
     );
     assert_eq!(

@@ -1,8 +1,9 @@
-//! Black-box tests of the `trellis` binary: crash durability, first start,
-//! the credentials command line, operations (`ops`: metrics, logs,
-//! readiness, graceful shutdown), MongoDB (`mongo`) and (`transfer.rs`)
-//! simulate, import and export. (HTTP behaviour by requirement lives in
-//! `conformance-tests/`.)
+//! Black-box tests of Trellis through HTTP and the binary: crash
+//! durability, first start, the credentials command line, operations
+//! (`ops`: metrics, logs, readiness, graceful shutdown), MongoDB (`mongo`),
+//! analytics, and (`transfer`) simulate, import and export. `helpers` starts
+//! servers (in-process or the binary, on port 0) and has the HTTP client.
+//! (HTTP behaviour by requirement lives in `conformance-tests/`.)
 
 mod analytics;
 mod helpers;
@@ -11,7 +12,7 @@ mod mongo;
 mod ops;
 mod transfer;
 
-use helpers::{Cli, Server};
+use helpers::{Cli, Spawn};
 use serde_json::{json, Value};
 
 fn statement(n: usize) -> Value {
@@ -25,36 +26,34 @@ fn statement(n: usize) -> Value {
 #[test]
 fn acknowledged_statements_survive_kill_9() {
     let dir = tempfile::tempdir().unwrap();
-    let mut server = Server::start(dir.path());
+    let mut server = Spawn::new(dir.path()).binary();
     let mut acknowledged = Vec::new();
     for batch in 0..20 {
         let body = Value::Array((0..50).map(|i| statement(batch * 50 + i)).collect());
-        let (status, response) = server.request("POST", "/xapi/statements", Some(&body));
-        assert_eq!(status, 200, "{response}");
-        let ids: Vec<String> = serde_json::from_str(&response).unwrap();
-        acknowledged.extend(ids);
+        acknowledged.extend(server.post_statements(&body));
     }
+    assert_eq!(acknowledged.len(), 1000);
     server.kill_9();
 
-    let server = Server::start(dir.path());
+    let app = Spawn::new(dir.path()).in_process();
     for id in &acknowledged {
-        let (status, body) =
-            server.request("GET", &format!("/xapi/statements?statementId={id}"), None);
+        let (status, body) = app.get(&format!("/xapi/statements?statementId={id}"));
         assert_eq!(
             status, 200,
             "statement {id} was acknowledged but is gone: {body}"
         );
     }
-    assert_eq!(acknowledged.len(), 1000);
+    assert_eq!(app.statement_ids("").len(), 1000, "nothing else is stored");
 }
 
 #[test]
 fn a_first_start_without_credentials_prints_one_and_only_once() {
     let dir = tempfile::tempdir().unwrap();
-    let mut first = Server::start_without_admin(dir.path());
+    let mut first = Spawn::new(dir.path()).without_admin().binary();
     let printed = first.stdout_until("secret:");
     assert!(printed.contains("key:"), "{printed}");
-    first.stop();
+    assert!(printed.contains("secret:"), "{printed}");
+    assert!(first.terminate().success());
     let listed = Cli::run(dir.path(), &["credentials", "list", "--json"]);
     let list: Vec<Value> = serde_json::from_str(&listed).unwrap();
     assert_eq!(list.len(), 1);
@@ -63,20 +62,39 @@ fn a_first_start_without_credentials_prints_one_and_only_once() {
         !listed.contains("secret"),
         "list must never show secrets: {listed}"
     );
+    // The printed credential works.
+    let field = |name: &str| {
+        printed
+            .lines()
+            .find_map(|l| l.trim().strip_prefix(name))
+            .map(|v| v.trim().to_owned())
+            .unwrap_or_else(|| panic!("no {name} in {printed}"))
+    };
+    let (key, secret) = (field("key:"), field("secret:"));
+    assert_eq!(list[0]["key"], json!(key));
 
-    let mut second = Server::start_without_admin(dir.path());
-    second.wait_healthy();
-    second.stop();
+    let mut second = Spawn::new(dir.path()).without_admin().binary();
+    let (status, _) = second
+        .as_user(&key, &secret)
+        .get("/xapi/statements?limit=1");
+    assert_eq!(status, 200, "the printed credential is refused");
+    assert!(second.terminate().success());
+    let output = second.stdout_to_end();
     assert!(
-        !second.stdout().contains("secret:"),
-        "a credential was printed twice"
+        !output.contains("secret:"),
+        "a credential was printed twice: {output}"
+    );
+    let listed = Cli::run(dir.path(), &["credentials", "list", "--json"]);
+    assert_eq!(
+        serde_json::from_str::<Vec<Value>>(&listed).unwrap().len(),
+        1
     );
 }
 
 #[test]
 fn credentials_created_on_the_command_line_work_until_revoked() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path());
+    let app = Spawn::new(dir.path()).in_process();
     let created = Cli::run(
         dir.path(),
         &[
@@ -90,30 +108,35 @@ fn credentials_created_on_the_command_line_work_until_revoked() {
         ],
     );
     let created: Value = serde_json::from_str(&created).unwrap();
-    let (key, secret) = (
+    let lms = app.as_user(
         created["key"].as_str().unwrap(),
         created["secret"].as_str().unwrap(),
     );
 
-    let (status, _) = server.request_as(key, secret, "GET", "/xapi/statements?limit=1", None);
+    let (status, _) = lms.get("/xapi/statements?limit=1");
     assert_eq!(status, 200);
-    let (status, _) =
-        server.request_as(key, secret, "POST", "/xapi/statements", Some(&statement(1)));
+    let (status, _) = lms.post("/xapi/statements", &statement(1));
     assert_eq!(status, 403, "statements/read must not write");
 
-    Cli::run(dir.path(), &["credentials", "revoke", key]);
-    let (status, _) = server.request_as(key, secret, "GET", "/xapi/statements?limit=1", None);
+    Cli::run(
+        dir.path(),
+        &["credentials", "revoke", created["key"].as_str().unwrap()],
+    );
+    let (status, _) = lms.get("/xapi/statements?limit=1");
     assert_eq!(status, 401);
 }
 
 #[test]
 fn oversized_bodies_get_413_and_store_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start_with(dir.path(), &["--max-body-bytes", "4096"]);
+    let app = Spawn::new(dir.path())
+        .flags(&["--max-body-bytes", "4096"])
+        .in_process();
     let big = Value::Array((0..100).map(statement).collect());
-    let (status, body) = server.request("POST", "/xapi/statements", Some(&big));
+    assert!(big.to_string().len() > 4096);
+    let (status, body) = app.post("/xapi/statements", &big);
     assert_eq!(status, 413, "{body}");
-    let (_, listing) = server.request("GET", "/xapi/statements?limit=5", None);
-    let listing: Value = serde_json::from_str(&listing).unwrap();
-    assert_eq!(listing["statements"], json!([]));
+    let small = Value::Array((0..2).map(statement).collect());
+    assert_eq!(app.post_statements(&small).len(), 2, "the limit is not 0");
+    assert_eq!(app.statement_ids("").len(), 2);
 }

@@ -5,11 +5,11 @@
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::helpers::Server;
+use crate::helpers::{wait_until, Spawn};
 
 fn statement(tag: &str, n: usize) -> Value {
     json!({
@@ -22,26 +22,31 @@ fn statement(tag: &str, n: usize) -> Value {
 #[test]
 fn every_response_carries_a_request_id_and_a_sane_incoming_one_is_kept() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path());
-    let client = server.client();
+    let app = Spawn::new(dir.path()).in_process();
+    let client = app.anonymous();
 
-    let generated = client.anonymous("GET", "/healthz", &[]);
+    let generated = client.request("GET", "/healthz", &[], None);
     let id = generated.header("x-request-id").expect("x-request-id");
     assert!(uuid::Uuid::parse_str(id).is_ok(), "{id}");
-    let other = client.anonymous("GET", "/healthz", &[]);
+    let other = client.request("GET", "/healthz", &[], None);
     assert_ne!(other.header("x-request-id"), Some(id), "ids must differ");
 
-    let kept = client.anonymous("GET", "/xapi/about", &[("X-Request-Id", "edge-42.a:b_c")]);
+    let kept = client.request(
+        "GET",
+        "/xapi/about",
+        &[("X-Request-Id", "edge-42.a:b_c")],
+        None,
+    );
     assert_eq!(kept.header("x-request-id"), Some("edge-42.a:b_c"));
 
     let long = "x".repeat(200);
     for bad in ["two words", long.as_str(), "a/b"] {
-        let replaced = client.anonymous("GET", "/healthz", &[("X-Request-Id", bad)]);
+        let replaced = client.request("GET", "/healthz", &[("X-Request-Id", bad)], None);
         let id = replaced.header("x-request-id").unwrap();
         assert!(uuid::Uuid::parse_str(id).is_ok(), "{bad:?} -> {id}");
     }
     // Errors carry one too.
-    let unauthorized = client.anonymous("GET", "/xapi/statements", &[]);
+    let unauthorized = client.request("GET", "/xapi/statements", &[], None);
     assert_eq!(unauthorized.status, 401);
     assert!(unauthorized.header("x-request-id").is_some());
 }
@@ -63,20 +68,19 @@ fn label_values(scrape: &str, metric: &str, label: &str) -> HashSet<String> {
 #[test]
 fn metrics_label_requests_by_route_template_never_by_raw_path() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path());
-    let client = server.client();
-    let (status, _) = server.request("POST", "/xapi/statements", Some(&statement("m", 1)));
-    assert_eq!(status, 200);
+    let app = Spawn::new(dir.path()).in_process();
+    app.post_statements(&statement("m", 1));
     let agent = "%7B%22mbox%22%3A%22mailto%3Asecret.learner%40example.com%22%7D";
     for path in [
         format!("/xapi/statements?agent={agent}"),
         format!("/xapi/activities/state?activityId=http%3A%2F%2Fx.io%2Fa&agent={agent}&stateId=s"),
         "/xapi/statements/extra/segments".to_owned(),
         "/no/such/mailto:someone@example.com".to_owned(),
+        "/healthz".to_owned(),
     ] {
-        client.request("GET", &path, &[], None).unwrap();
+        app.request("GET", &path, &[], None);
     }
-    let scrape = client.anonymous("GET", "/metrics", &[]);
+    let scrape = app.anonymous().request("GET", "/metrics", &[], None);
     assert_eq!(scrape.status, 200);
     assert!(scrape
         .header("content-type")
@@ -107,19 +111,15 @@ fn metrics_label_requests_by_route_template_never_by_raw_path() {
 #[test]
 fn rejected_statements_are_counted_by_reason() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path());
+    let app = Spawn::new(dir.path()).in_process();
     let bad = json!([statement("r", 1), {"actor": {"mbox": "not-a-mailto"}}]);
-    let (status, _) = server.request("POST", "/xapi/statements", Some(&bad));
+    let (status, _) = app.post("/xapi/statements", &bad);
     assert_eq!(status, 400);
-    let (status, _) = server.request_as(
-        "nobody",
-        "wrong",
-        "POST",
-        "/xapi/statements",
-        Some(&statement("r", 2)),
-    );
+    let (status, _) = app
+        .as_user("nobody", "wrong")
+        .post("/xapi/statements", &statement("r", 2));
     assert_eq!(status, 401);
-    let scrape = server.client().anonymous("GET", "/metrics", &[]).body;
+    let (_, scrape) = app.anonymous().get_text("/metrics");
     assert!(
         scrape.contains("trellis_statements_rejected_total{reason=\"invalid\"} 2"),
         "{scrape}"
@@ -131,40 +131,39 @@ fn rejected_statements_are_counted_by_reason() {
 #[test]
 fn readiness_reports_every_component() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path());
-    let ready = server.client().anonymous("GET", "/readyz", &[]);
-    assert_eq!(ready.status, 200, "{}", ready.body);
-    let body: Value = serde_json::from_str(&ready.body).unwrap();
+    let app = Spawn::new(dir.path()).in_process();
+    // The aggregator loads its state after the server is up.
+    let body = wait_until("readiness", Duration::from_secs(10), || {
+        let (status, body) = app.anonymous().get("/readyz");
+        (status == 200).then_some(body)
+    });
     assert_eq!(body["status"], "ready");
     assert_eq!(body["not_ready"], json!([]));
-    for component in ["store", "migrations", "server"] {
+    for component in ["store", "migrations", "server", "aggregator:cx"] {
         assert_eq!(body["checks"][component]["ready"], true, "{body}");
     }
-    let scrape = server.client().anonymous("GET", "/metrics", &[]).body;
+    let (_, scrape) = app.anonymous().get_text("/metrics");
     assert!(scrape.contains("trellis_ready 1"));
 }
 
 #[test]
 fn one_json_log_line_per_request_without_secrets_or_statements() {
     let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("trellis.log");
-    let mut server = Server::start_logging_to(&dir.path().join("data"), &log);
-    let client = server.client();
-    let sent = client
-        .request(
-            "POST",
-            "/xapi/statements",
-            &[("X-Request-Id", "log-test-1")],
-            Some(&statement("logged", 1)),
-        )
-        .unwrap();
+    let mut server = Spawn::new(dir.path()).log("info").binary();
+    let sent = server.request(
+        "POST",
+        "/xapi/statements",
+        &[("X-Request-Id", "log-test-1")],
+        Some(&statement("logged", 1)),
+    );
     assert_eq!(sent.status, 200);
-    server.terminate();
-    let text = std::fs::read_to_string(&log).unwrap();
-    let lines: Vec<Value> = text
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
-        .collect();
+    assert!(server.terminate().success());
+    let lines = server.log_to_end();
+    let text = lines
+        .iter()
+        .map(Value::to_string)
+        .collect::<Vec<_>>()
+        .join("\n");
     let request_lines: Vec<&Value> = lines
         .iter()
         .filter(|l| l["fields"]["request_id"] == "log-test-1")
@@ -186,7 +185,7 @@ fn one_json_log_line_per_request_without_secrets_or_statements() {
 #[test]
 fn sigterm_during_a_load_of_posts_loses_no_acknowledged_statement() {
     let dir = tempfile::tempdir().unwrap();
-    let mut server = Server::start(dir.path());
+    let mut server = Spawn::new(dir.path()).binary();
     let acknowledged = Arc::new(Mutex::new(Vec::<String>::new()));
     let stop = Arc::new(AtomicBool::new(false));
     let workers: Vec<_> = (0..4)
@@ -202,7 +201,7 @@ fn sigterm_during_a_load_of_posts_loses_no_acknowledged_statement() {
                             .collect(),
                     );
                     n += 1;
-                    match client.request("POST", "/xapi/statements", &[], Some(&batch)) {
+                    match client.send("POST", "/xapi/statements", &[], Some(&batch)) {
                         Ok(r) if r.status == 200 => {
                             let ids: Vec<String> = serde_json::from_str(&r.body).unwrap();
                             acknowledged.lock().unwrap().extend(ids);
@@ -214,34 +213,20 @@ fn sigterm_during_a_load_of_posts_loses_no_acknowledged_statement() {
             })
         })
         .collect();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while acknowledged.lock().unwrap().len() < 500 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_until(
+        "500 acknowledged statements",
+        Duration::from_secs(30),
+        || (acknowledged.lock().unwrap().len() >= 500).then_some(()),
+    );
     let status = server.terminate();
-    let at_signal = acknowledged.lock().unwrap().len();
     stop.store(true, Ordering::Release);
     for w in workers {
         w.join().unwrap();
     }
     assert!(status.success(), "trellis exited with {status}");
-    assert!(at_signal >= 500, "load too small: {at_signal}");
 
-    let server = Server::start(dir.path());
-    let mut stored = HashSet::new();
-    let mut path = "/xapi/statements?limit=1000&format=ids".to_owned();
-    loop {
-        let (status, body) = server.request("GET", &path, None);
-        assert_eq!(status, 200, "{body}");
-        let page: Value = serde_json::from_str(&body).unwrap();
-        for s in page["statements"].as_array().unwrap() {
-            stored.insert(s["id"].as_str().unwrap().to_owned());
-        }
-        match page["more"].as_str() {
-            Some(more) if !more.is_empty() => path = more.to_owned(),
-            _ => break,
-        }
-    }
+    let app = Spawn::new(dir.path()).in_process();
+    let stored: HashSet<String> = app.statement_ids("").into_iter().collect();
     let acknowledged = acknowledged.lock().unwrap();
     let lost: Vec<&String> = acknowledged
         .iter()

@@ -1,11 +1,14 @@
 //! `trellis simulate`, `import` and `export` through the binary.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::io::Write;
 use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::helpers::{Cli, Server, ADMIN_KEY, ADMIN_SECRET};
+use crate::helpers::{wait_until, Cli, Spawn, ADMIN_KEY, ADMIN_SECRET};
 
 const SIM: [&str; 8] = [
     "--learners",
@@ -62,8 +65,8 @@ fn simulate_is_deterministic_and_fills_a_running_server() {
     let generated = read_lines(&a);
 
     let data = dir.path().join("data");
-    let server = Server::start(&data);
-    let endpoint = format!("http://127.0.0.1:{}/xapi/", server.port());
+    let app = Spawn::new(&data).in_process();
+    let endpoint = format!("{}/xapi/", app.base_url());
     let mut args = vec![
         "simulate",
         "-q",
@@ -99,17 +102,9 @@ fn simulate_is_deterministic_and_fills_a_running_server() {
         .find(|s| s["verb"]["id"] == "http://adlnet.gov/expapi/verbs/voided")
         .expect("the population has voids");
     let target = void["object"]["id"].as_str().unwrap();
-    let (status, _) = server.request(
-        "GET",
-        &format!("/xapi/statements?statementId={target}"),
-        None,
-    );
+    let (status, _) = app.get(&format!("/xapi/statements?statementId={target}"));
     assert_eq!(status, 404);
-    let (status, _) = server.request(
-        "GET",
-        &format!("/xapi/statements?voidedStatementId={target}"),
-        None,
-    );
+    let (status, _) = app.get(&format!("/xapi/statements?voidedStatementId={target}"));
     assert_eq!(status, 200);
 }
 
@@ -143,20 +138,12 @@ fn export_then_import_into_an_empty_store_gives_identical_statements() {
     assert_eq!(copied, original);
 
     // The copy answers queries like the original, voids included.
-    let server = Server::start(&second);
-    let (status, body) = server.request(
-        "GET",
-        "/xapi/statements?verb=http://adlnet.gov/expapi/verbs/voided&limit=1",
-        None,
-    );
+    let app = Spawn::new(&second).in_process();
+    let (status, void) =
+        app.get("/xapi/statements?verb=http://adlnet.gov/expapi/verbs/voided&limit=1");
     assert_eq!(status, 200);
-    let void: Value = serde_json::from_str(&body).unwrap();
     let target = void["statements"][0]["object"]["id"].as_str().unwrap();
-    let (status, _) = server.request(
-        "GET",
-        &format!("/xapi/statements?statementId={target}"),
-        None,
-    );
+    let (status, _) = app.get(&format!("/xapi/statements?statementId={target}"));
     assert_eq!(status, 404, "the voided statement stays voided in the copy");
 
     // Filtered export follows the statement query.
@@ -209,11 +196,11 @@ fn an_invalid_line_is_reported_and_the_rest_imported() {
 }
 
 #[test]
-fn an_interrupted_import_resumed_stores_nothing_twice() {
+fn an_interrupted_import_keeps_its_whole_batches_and_a_rerun_completes_it_without_duplicates() {
     let dir = tempfile::tempdir().unwrap();
-    // Statements as an LMS exports them, without ids: the import derives them.
-    let file = dir.path().join("no-ids.json");
-    let statements: Vec<Value> = (0..3000)
+    // Statements as an LMS exports them, without ids: the import derives
+    // them from the content, which is what makes a rerun idempotent.
+    let lines: Vec<String> = (0..3000)
         .map(|n| {
             json!({
                 "actor": {"mbox": format!("mailto:r{}@example.com", n % 300)},
@@ -221,40 +208,89 @@ fn an_interrupted_import_resumed_stores_nothing_twice() {
                 "object": {"id": format!("http://example.com/lesson/{n}")},
                 "timestamp": "2026-03-01T12:00:00Z"
             })
+            .to_string()
         })
         .collect();
-    std::fs::write(&file, Value::Array(statements).to_string()).unwrap();
+    let file = dir.path().join("no-ids.jsonl");
+    std::fs::write(&file, lines.join("\n")).unwrap();
     let data = dir.path().join("data");
-    // Interrupt a first run with SIGKILL part-way (if it finishes first,
-    // the rerun must still add nothing).
-    let mut first = Cli::spawn(
-        &data,
-        &["import", "-q", "--batch-size", "50", file.to_str().unwrap()],
-    );
-    std::thread::sleep(std::time::Duration::from_millis(1500));
-    let _ = first.kill();
-    let _ = first.wait();
-    let partial = export_all(&data).len();
-    assert!(partial <= 3000);
 
+    // The first run reads stdin and gets 20 batches of 50 and 25 statements
+    // of a 21st, then waits for more input until it is killed.
+    let mut first = Cli::command(&data, &["import", "-q", "--batch-size", "50", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut input = first.stdin.take().unwrap();
+    writeln!(input, "{}", lines[..1025].join("\n")).unwrap();
+    input.flush().unwrap();
+    wait_until(
+        "the first 20 batches to be stored",
+        Duration::from_secs(30),
+        || {
+            let out = Cli::output(&data, &["export", "-q"]);
+            // The store may not exist yet.
+            let count = out.status.success().then(|| {
+                out.stdout
+                    .split(|b| *b == b'\n')
+                    .filter(|l| !l.is_empty())
+                    .count()
+            })?;
+            (count >= 1000).then_some(())
+        },
+    );
+    first.kill().unwrap();
+    first.wait().unwrap();
+    drop(input);
+
+    // Whole batches only: the 20 complete ones, nothing of the 21st.
+    let partial = export_all(&data);
+    let lessons = |statements: &[Value]| -> Vec<String> {
+        let mut ids: Vec<String> = statements
+            .iter()
+            .map(|s| s["object"]["id"].as_str().unwrap().to_owned())
+            .collect();
+        ids.sort();
+        ids
+    };
+    let mut first_thousand: Vec<String> = (0..1000)
+        .map(|n| format!("http://example.com/lesson/{n}"))
+        .collect();
+    first_thousand.sort();
+    assert_eq!(lessons(&partial), first_thousand);
+
+    // A rerun of the whole file stores the rest and nothing twice; the
+    // statements already there are left as they were.
+    let out = import(&data, &file);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("read 3000 statements: 3000 stored"),
+        "{stderr}"
+    );
+    let complete = export_all(&data);
+    assert_eq!(complete.len(), 3000);
+    let ids: HashSet<&str> = complete.iter().map(|s| s["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), 3000, "a statement is stored twice");
+    let lessons_stored: HashSet<String> = lessons(&complete).into_iter().collect();
+    assert_eq!(lessons_stored.len(), 3000, "a statement is stored twice");
+    let now: HashMap<&str, &Value> = complete
+        .iter()
+        .map(|s| (s["id"].as_str().unwrap(), s))
+        .collect();
+    for before in &partial {
+        let id = before["id"].as_str().unwrap();
+        assert_eq!(now.get(id), Some(&before), "statement {id} was rewritten");
+    }
+
+    // Once complete, another run adds nothing.
     let out = import(&data, &file);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let out = import(&data, &file);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stored = export_all(&data);
-    assert_eq!(
-        stored.len(),
-        3000,
-        "{partial} stored by the interrupted run"
-    );
-    let ids: HashSet<&str> = stored.iter().map(|s| s["id"].as_str().unwrap()).collect();
-    assert_eq!(ids.len(), 3000);
+    assert_eq!(export_all(&data), complete);
 }
