@@ -59,7 +59,9 @@ struct Args {
 
 fn parse_args() -> Result<Args, String> {
     let mut raw = std::env::args().skip(1);
-    let mode = raw.next().ok_or("usage: load post|get [--option value]...")?;
+    let mode = raw
+        .next()
+        .ok_or("usage: load post|get [--option value]...")?;
     let mut args = Args {
         mode,
         url: "http://127.0.0.1:8080/xapi".into(),
@@ -184,7 +186,9 @@ fn connection(args: &Args, n: u64, requests: Arc<AtomicU64>, deadline: Option<In
                 break;
             }
         } else if requests
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |left| left.checked_sub(1))
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |left| {
+                left.checked_sub(1)
+            })
             .is_err()
         {
             break;
@@ -208,7 +212,11 @@ fn connection(args: &Args, n: u64, requests: Arc<AtomicU64>, deadline: Option<In
                 .send(body.as_str())
         } else {
             agent
-                .get(format!("{}/statements?limit=100&{}", args.url, query(&mut rng, args)))
+                .get(format!(
+                    "{}/statements?limit=100&{}",
+                    args.url,
+                    query(&mut rng, args)
+                ))
                 .header("Authorization", &args.auth)
                 .header("X-Experience-API-Version", &args.version)
                 .call()
@@ -217,11 +225,18 @@ fn connection(args: &Args, n: u64, requests: Arc<AtomicU64>, deadline: Option<In
             Ok(mut response) => {
                 let status = response.status().as_u16();
                 let text = response.body_mut().read_to_string().unwrap_or_default();
-                (status != 200).then(|| format!("HTTP {status}: {}", text.chars().take(200).collect::<String>()))
+                (status != 200).then(|| {
+                    format!(
+                        "HTTP {status}: {}",
+                        text.chars().take(200).collect::<String>()
+                    )
+                })
             }
             Err(e) => Some(e.to_string()),
         };
-        outcome.latencies_us.push(started.elapsed().as_micros() as u64);
+        outcome
+            .latencies_us
+            .push(started.elapsed().as_micros() as u64);
         if let Some(failure) = failure {
             outcome.errors += 1;
             outcome.first_error.get_or_insert(failure);

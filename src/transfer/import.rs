@@ -255,10 +255,7 @@ fn prepare_all(
             .into_iter()
             .flat_map(|h| {
                 h.join().unwrap_or_else(|_| {
-                    vec![(
-                        Location::Line(0),
-                        Err("validation panicked".to_owned()),
-                    )]
+                    vec![(Location::Line(0), Err("validation panicked".to_owned()))]
                 })
             })
             .collect()

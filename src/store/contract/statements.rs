@@ -226,7 +226,10 @@ pub async fn stored_never_decreases_in_log_order(store: &dyn Store) {
     let newest = log.last().unwrap().stored_ms;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while store.consistent_through().await.unwrap() < newest {
-        assert!(std::time::Instant::now() < deadline, "consistent-through stays behind");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "consistent-through stays behind"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
 }

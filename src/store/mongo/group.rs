@@ -118,10 +118,7 @@ where
     }
     let lengths: Vec<usize> = group.iter().map(|w| w.batch.len()).collect();
     let batch: Vec<NewStatement> = group.iter().flat_map(|w| w.batch.clone()).collect();
-    let attachments: Vec<Attachment> = group
-        .iter()
-        .flat_map(|w| w.attachments.clone())
-        .collect();
+    let attachments: Vec<Attachment> = group.iter().flat_map(|w| w.attachments.clone()).collect();
     match run(batch, attachments).await {
         Ok(ids) => {
             let mut ids = ids.into_iter();
@@ -173,7 +170,8 @@ mod tests {
         for n in 0..3 {
             let (queue, runs) = (queue.clone(), runs.clone());
             tasks.push(tokio::spawn(async move {
-                let batch = vec![new_statement(&format!("mailto:g{n}@x.io"), "http://x.io/v"); n + 1];
+                let batch =
+                    vec![new_statement(&format!("mailto:g{n}@x.io"), "http://x.io/v"); n + 1];
                 let expected: Vec<Uuid> = batch.iter().filter_map(|s| s.statement.id()).collect();
                 let ids = queue
                     .submit(batch, vec![], |b, _| {

@@ -19,8 +19,8 @@ use uuid::Uuid;
 use super::writer::WriterState;
 use super::{backend, now_ms, SqliteStore};
 use crate::store::{
-    query_terms, Attachment, NewStatement, StatementLog, StatementPage, StatementQuery,
-    StoreError, StoredStatement,
+    query_terms, Attachment, NewStatement, StatementLog, StatementPage, StatementQuery, StoreError,
+    StoredStatement,
 };
 use crate::xapi::activity::{defined_activities, merge_definition};
 use crate::xapi::datatypes::format_timestamp;
