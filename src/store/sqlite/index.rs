@@ -443,3 +443,7 @@ pub(super) fn open_reader(log_path: &Path) -> anyhow::Result<Connection> {
     attach(&conn, &index_path(log_path), "ix")?;
     Ok(conn)
 }
+
+#[cfg(test)]
+#[path = "index_tests.rs"]
+mod tests;
