@@ -10,8 +10,37 @@ use crate::cli::ImportArgs;
 use crate::config::{ServeArgs, Settings, StoreArgs};
 use crate::store::open_store;
 use crate::transfer::import::{import_authority, ImportOptions, Importer};
-use crate::transfer::source;
+use crate::transfer::source::{self, Record};
 use crate::xapi::XapiVersion;
+
+/// The most records validated together (on every core) before they are
+/// batched.
+const CHUNK: usize = 4096;
+
+/// Reads (and parses) the records of `reader` on a thread of its own, so
+/// that reading overlaps validation; a failure to read ends the stream.
+fn read_on_a_thread(
+    reader: Box<dyn Read + Send>,
+) -> tokio::sync::mpsc::Receiver<std::io::Result<Record>> {
+    let (tx, rx) = tokio::sync::mpsc::channel(2 * CHUNK);
+    std::thread::spawn(move || {
+        let records = match source::records(reader) {
+            Ok(records) => records,
+            Err(e) => {
+                let _ = tx.blocking_send(Err(e));
+                return;
+            }
+        };
+        for record in records {
+            let failed = record.is_err();
+            // The receiver is gone when the import stopped: so do we.
+            if tx.blocking_send(record).is_err() || failed {
+                return;
+            }
+        }
+    });
+    rx
+}
 
 pub async fn run(store_args: &StoreArgs, args: &ImportArgs) -> anyhow::Result<()> {
     let settings = Settings::load(
@@ -41,7 +70,7 @@ pub async fn run(store_args: &StoreArgs, args: &ImportArgs) -> anyhow::Result<()
     let started = std::time::Instant::now();
     for path in &args.files {
         let name = path.display().to_string();
-        let (reader, size): (Box<dyn Read>, u64) = if name == "-" {
+        let (reader, size): (Box<dyn Read + Send>, u64) = if name == "-" {
             (Box::new(std::io::stdin()), 0)
         } else {
             let file = std::fs::File::open(path).with_context(|| format!("opening {name}"))?;
@@ -59,11 +88,26 @@ pub async fn run(store_args: &StoreArgs, args: &ImportArgs) -> anyhow::Result<()
             ProgressBar::new_spinner()
         };
         bar.set_message(name.clone());
-        let records = source::records(reader).with_context(|| format!("reading {name}"))?;
-        for record in records {
-            let record = record.with_context(|| format!("reading {name}"))?;
-            bar.set_position(record.offset);
-            importer.push(&name, record).await.with_context(|| {
+        let mut records = read_on_a_thread(reader);
+        let mut chunk = Vec::with_capacity(CHUNK);
+        while let Some(first) = records.recv().await {
+            chunk.push(first);
+            // What has been read already, without waiting for more: a
+            // slow source (a pipe) is stored as it comes.
+            while chunk.len() < CHUNK {
+                match records.try_recv() {
+                    Ok(record) => chunk.push(record),
+                    Err(_) => break,
+                }
+            }
+            let records = std::mem::take(&mut chunk)
+                .into_iter()
+                .collect::<std::io::Result<Vec<_>>>()
+                .with_context(|| format!("reading {name}"))?;
+            if let Some(last) = records.last() {
+                bar.set_position(last.offset);
+            }
+            importer.push_all(&name, records).await.with_context(|| {
                 format!("storing statements of {name}; run the same import again to resume")
             })?;
         }

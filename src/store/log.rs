@@ -27,6 +27,7 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 use super::StoreError;
+use crate::xapi::statement::StatementTerms;
 use crate::xapi::Statement;
 
 #[async_trait]
@@ -168,7 +169,12 @@ impl StatementPage {
 /// A statement whose object is a StatementRef also gets its target's keys
 /// (except `u|`), added by the backend.
 pub(crate) fn term_keys(new: &NewStatement) -> Vec<String> {
-    let t = new.statement.terms();
+    term_keys_of(&new.statement.terms(), &new.authority_key)
+}
+
+/// `term_keys` from a statement's terms and the key of the credential that
+/// sent it.
+pub(crate) fn term_keys_of(t: &StatementTerms, authority_key: &str) -> Vec<String> {
     let mut rows = Vec::with_capacity(8);
     rows.extend(t.agents.iter().map(|a| format!("a|{a}")));
     rows.extend(t.related_agents.iter().map(|a| format!("A|{a}")));
@@ -176,11 +182,15 @@ pub(crate) fn term_keys(new: &NewStatement) -> Vec<String> {
     rows.extend(t.activity.iter().map(|a| format!("o|{a}")));
     rows.extend(t.related_activities.iter().map(|a| format!("O|{a}")));
     rows.extend(t.registration.iter().map(|r| format!("r|{r}")));
-    rows.push(format!("u|{}", new.authority_key));
+    rows.push(format!("{CREDENTIAL_PREFIX}{authority_key}"));
     rows.sort();
     rows.dedup();
     rows
 }
+
+/// The prefix of the `term_keys` key of the sending credential, the one
+/// key a StatementRef does not inherit from its target.
+pub(crate) const CREDENTIAL_PREFIX: &str = "u|";
 
 /// The query's filters as `term_keys` strings; a statement matches when it
 /// has all of them.
@@ -202,7 +212,7 @@ pub(crate) fn query_terms(q: &StatementQuery) -> Vec<String> {
         terms.push(format!("v|{v}"));
     }
     if let Some(k) = &q.authority_key {
-        terms.push(format!("u|{k}"));
+        terms.push(format!("{CREDENTIAL_PREFIX}{k}"));
     }
     terms
 }

@@ -52,7 +52,7 @@ pub use credentials::{Credential, CredentialStore};
 pub use documents::{Document, DocumentScope, DocumentStore, DocumentWrite, Precondition};
 pub use error::StoreError;
 pub use layer::{Op, StoreLayer};
-pub(crate) use log::{query_terms, term_keys};
+pub(crate) use log::{query_terms, term_keys, term_keys_of, CREDENTIAL_PREFIX};
 pub use log::{
     Attachment, Cursor, NewStatement, StatementLog, StatementPage, StatementQuery, StoredStatement,
 };

@@ -134,14 +134,7 @@ impl Statement {
 
     /// The target of a StatementRef object.
     pub fn statement_ref_target(&self) -> Option<Uuid> {
-        let object = self.body.get("object")?;
-        if object.get("objectType").and_then(Value::as_str) != Some("StatementRef") {
-            return None;
-        }
-        object
-            .get("id")
-            .and_then(Value::as_str)
-            .and_then(|s| Uuid::parse_str(s).ok())
+        statement_ref_target(&self.body)
     }
 
     pub fn attachments(&self) -> Vec<AttachmentRef> {
@@ -177,39 +170,7 @@ impl Statement {
     }
 
     pub fn terms(&self) -> StatementTerms {
-        let mut t = StatementTerms {
-            verb: self.verb_id().to_owned(),
-            registration: self
-                .body
-                .get("context")
-                .and_then(|c| c.get("registration"))
-                .and_then(Value::as_str)
-                .map(str::to_ascii_lowercase),
-            ..StatementTerms::default()
-        };
-        // A Group matches the agent filter through its members too
-        // (Communication 2.1.3, `agent` parameter).
-        if let Some(actor) = self.body.get("actor") {
-            collect_agents(actor, &mut t.agents);
-        }
-        if let Some(object) = self.body.get("object") {
-            match object.get("objectType").and_then(Value::as_str) {
-                Some("Agent") | Some("Group") => collect_agents(object, &mut t.agents),
-                None | Some("Activity") => {
-                    t.activity = object.get("id").and_then(Value::as_str).map(str::to_owned)
-                }
-                _ => {}
-            }
-        }
-        collect_related(&self.body, &mut t);
-        if let Some(authority) = self.body.get("authority") {
-            collect_agents(authority, &mut t.related_agents);
-        }
-        t.related_agents.sort();
-        t.related_agents.dedup();
-        t.related_activities.sort();
-        t.related_activities.dedup();
-        t
+        StatementTerms::of(&self.body)
     }
 
     /// Whether an already stored statement with the same id is the same
@@ -255,6 +216,63 @@ impl Statement {
     pub fn body(&self) -> &Map<String, Value> {
         &self.body
     }
+}
+
+impl StatementTerms {
+    /// The terms of a statement's body, as validated or as stored (the
+    /// times the store adds are no terms): a store's background indexer
+    /// derives them from the stored text.
+    pub fn of(body: &Map<String, Value>) -> StatementTerms {
+        let mut t = StatementTerms {
+            verb: body
+                .get("verb")
+                .and_then(|v| v.get("id"))
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
+            registration: body
+                .get("context")
+                .and_then(|c| c.get("registration"))
+                .and_then(Value::as_str)
+                .map(str::to_ascii_lowercase),
+            ..StatementTerms::default()
+        };
+        // A Group matches the agent filter through its members too
+        // (Communication 2.1.3, `agent` parameter).
+        if let Some(actor) = body.get("actor") {
+            collect_agents(actor, &mut t.agents);
+        }
+        if let Some(object) = body.get("object") {
+            match object.get("objectType").and_then(Value::as_str) {
+                Some("Agent") | Some("Group") => collect_agents(object, &mut t.agents),
+                None | Some("Activity") => {
+                    t.activity = object.get("id").and_then(Value::as_str).map(str::to_owned)
+                }
+                _ => {}
+            }
+        }
+        collect_related(body, &mut t);
+        if let Some(authority) = body.get("authority") {
+            collect_agents(authority, &mut t.related_agents);
+        }
+        t.related_agents.sort();
+        t.related_agents.dedup();
+        t.related_activities.sort();
+        t.related_activities.dedup();
+        t
+    }
+}
+
+/// The target of a StatementRef object in a statement's body.
+pub fn statement_ref_target(body: &Map<String, Value>) -> Option<Uuid> {
+    let object = body.get("object")?;
+    if object.get("objectType").and_then(Value::as_str) != Some("StatementRef") {
+        return None;
+    }
+    object
+        .get("id")
+        .and_then(Value::as_str)
+        .and_then(|s| Uuid::parse_str(s).ok())
 }
 
 fn normalise(stmt: &mut Map<String, Value>, version: XapiVersion) {

@@ -38,6 +38,19 @@ pub async fn fixture_data_survives_migration(store: &dyn Store) {
         page.statements.iter().map(|s| s.id).collect::<Vec<_>>(),
         [voiding]
     );
+    // The sending credential's key survives too (`statements/read/mine`).
+    let page = store
+        .query(&StatementQuery {
+            authority_key: Some("legacy-key".into()),
+            limit: 10,
+            ..StatementQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        page.statements.iter().map(|s| s.id).collect::<Vec<_>>(),
+        [voiding]
+    );
     let hash = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824";
     // The first statement declaring a stored hash is taken as its carrier.
     let attachments = store.attachments(&[voided]).await.unwrap();

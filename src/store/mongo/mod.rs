@@ -12,6 +12,7 @@
 //! - `schema`: the indexes and the numbered schema migrations, tracked in
 //!   the `meta` collection and run by `initialize`.
 //! - `transaction`: the transaction retry loop (`in_transaction!`).
+//! - `group`: group commit of this instance's statement writes.
 //! - `error`: driver errors as `StoreError`, typed field reads.
 //! - this file: settings, connection, start-up (capability check, schema),
 //!   and the whole-store operations.
@@ -36,6 +37,7 @@ mod consumers;
 mod credentials;
 mod documents;
 mod error;
+mod group;
 mod schema;
 mod statements;
 mod transaction;
@@ -48,7 +50,6 @@ use async_trait::async_trait;
 use mongodb::bson::{doc, Document as BsonDocument};
 use mongodb::options::{Acknowledgment, ClientOptions, TransactionOptions, WriteConcern};
 use mongodb::{Client, ClientSession, Collection, Database};
-use tokio::sync::Mutex;
 
 use super::{Store, StoreError};
 use error::map_error;
@@ -140,9 +141,9 @@ pub struct MongoStore {
     transaction: TransactionOptions,
     /// Set once the indexes exist and transactions are known to work.
     initialized: Arc<AtomicBool>,
-    /// Statement writes of this instance go one at a time: they all update
-    /// the log counter, so running them side by side only buys conflicts.
-    write_lock: Arc<Mutex<()>>,
+    /// Statement writes of this instance go one at a time, each taking
+    /// every write waiting behind it into its transaction (`group`).
+    writes: Arc<group::WriteQueue>,
 }
 
 impl MongoStore {
@@ -171,7 +172,7 @@ impl MongoStore {
             db,
             transaction,
             initialized: Arc::new(AtomicBool::new(false)),
-            write_lock: Arc::new(Mutex::new(())),
+            writes: Arc::new(group::WriteQueue::default()),
         })
     }
 
@@ -238,7 +239,7 @@ impl Store for MongoStore {
     /// Every acknowledged write is already durable (write concern); this
     /// waits for the writes of this instance still in flight.
     async fn flush(&self) -> Result<(), StoreError> {
-        drop(self.write_lock.lock().await);
+        self.writes.drain().await;
         Ok(())
     }
 }

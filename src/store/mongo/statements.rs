@@ -8,8 +8,8 @@ use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
 use futures_util::TryStreamExt;
-use mongodb::bson::{doc, Bson, Document as BsonDocument};
-use mongodb::options::Hint;
+use mongodb::bson::{doc, spec::BinarySubtype, Binary, Bson, Document as BsonDocument};
+use mongodb::options::{Hint, ReturnDocument};
 use mongodb::ClientSession;
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -278,23 +278,31 @@ async fn allocate(
     c: &Collections,
     n: usize,
 ) -> Result<(i64, i64), TxnError> {
-    let counter = c
+    // One round trip in the usual case: the positions taken and `stored`
+    // moved to now, answering the counter as it was.
+    let now = now_ms();
+    let before = c
         .counters
-        .find_one(doc! {"_id": LOG_COUNTER})
+        .find_one_and_update(
+            doc! {"_id": LOG_COUNTER},
+            doc! {"$inc": {"seq": n as i64}, "$max": {"stored": now}},
+        )
+        .upsert(true)
+        .return_document(ReturnDocument::Before)
         .session(&mut *session)
         .await?;
-    let (seq, stored) = match &counter {
+    let (seq, stored) = match &before {
         Some(d) => (get_i64(d, "seq")?, get_i64(d, "stored")?),
         None => (0, 0),
     };
-    let stored = now_ms().max(stored + 1);
-    let last = seq + n as i64;
+    if now > stored {
+        return Ok((seq + 1, now));
+    }
+    // The clock has not passed the last `stored` (same millisecond, or a
+    // clock behind another instance's): one past it, recorded.
+    let stored = stored + 1;
     c.counters
-        .update_one(
-            doc! {"_id": LOG_COUNTER},
-            doc! {"$set": {"seq": last, "stored": stored}},
-        )
-        .upsert(true)
+        .update_one(doc! {"_id": LOG_COUNTER}, doc! {"$set": {"stored": stored}})
         .session(&mut *session)
         .await?;
     Ok((seq + 1, stored))
@@ -469,11 +477,15 @@ impl StatementLog for MongoStore {
         attachments: Vec<Attachment>,
     ) -> Result<Vec<Uuid>, StoreError> {
         let c = self.ready()?.clone();
-        let _serial = self.write_lock.lock().await;
-        let plan = prepare(&batch)?;
-        in_transaction!(self, |session| {
-            insert(session, &c, &batch, &plan, &attachments).await
-        })
+        let c = &c;
+        self.writes
+            .submit(batch, attachments, |batch, attachments| async move {
+                let plan = prepare(&batch)?;
+                in_transaction!(self, |session| {
+                    insert(session, c, &batch, &plan, &attachments).await
+                })
+            })
+            .await
     }
 
     async fn statement(&self, id: Uuid) -> Result<Option<StoredStatement>, StoreError> {

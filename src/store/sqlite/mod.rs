@@ -4,6 +4,8 @@
 //! # Layout
 //! - `writer`: the writer thread, which owns the only write connection and
 //!   group-commits the writes of many requests in one transaction.
+//! - `index`: the query index, a second database kept behind the log by a
+//!   background indexer thread.
 //! - `schema`: the numbered schema migrations (`migrations/*.sql`), tracked
 //!   in `PRAGMA user_version` and run at open.
 //! - `statements`: the statement log (insert, voiding, query terms, query
@@ -22,6 +24,7 @@ mod attachments;
 mod consumers;
 mod credentials;
 mod documents;
+mod index;
 mod schema;
 mod statements;
 mod writer;
@@ -35,10 +38,11 @@ use async_trait::async_trait;
 use rusqlite::Connection;
 
 use super::{Store, StoreError};
+use index::Index;
 use writer::{Writer, WriterState};
 
 /// How long SQLite waits for a lock held by another process (the CLI).
-const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+pub(super) const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Where the embedded store keeps its data.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,6 +53,7 @@ pub struct SqliteSettings {
 
 pub struct SqliteStore {
     writer: Writer,
+    index: Index,
     readers: Arc<ReaderPool>,
     /// The schema version the database was brought to at open.
     schema_version: u32,
@@ -70,9 +75,16 @@ impl SqliteStore {
         let mut conn = open_writer(&path)?;
         let schema_version =
             schema::migrate(&mut conn).with_context(|| format!("migrating {}", path.display()))?;
+        let log_end: i64 = conn
+            .query_row("SELECT COALESCE(MAX(seq), 0) FROM statements", [], |r| {
+                r.get(0)
+            })
+            .context("reading the end of the log")?;
+        let index = Index::start(&path, &index::index_path(&path), log_end)?;
         Ok(SqliteStore {
             schema_version,
-            writer: Writer::start(conn)?,
+            writer: Writer::start(conn, index.shared.clone())?,
+            index,
             readers: Arc::new(ReaderPool {
                 path,
                 idle: Mutex::new(Vec::new()),
@@ -106,7 +118,7 @@ impl SqliteStore {
         tokio::task::spawn_blocking(move || {
             let conn = match pool.idle.lock().map(|mut idle| idle.pop()) {
                 Ok(Some(conn)) => conn,
-                _ => open_connection(&pool.path).map_err(backend)?,
+                _ => index::open_reader(&pool.path).map_err(backend)?,
             };
             let result = f(&conn);
             if let Ok(mut idle) = pool.idle.lock() {

@@ -33,6 +33,10 @@ pub(super) const MIGRATIONS: &[Migration] = &[
         name: "attachment grants and senders",
         sql: include_str!("migrations/0002_attachment_grants.sql"),
     },
+    Migration {
+        name: "query terms move to the index database",
+        sql: include_str!("migrations/0003_index_database.sql"),
+    },
 ];
 
 /// The newest schema version, the one this binary reads and writes.
@@ -108,6 +112,7 @@ mod tests {
     const OLDER_VERSIONS: &[&str] = &[
         include_str!("testdata/v0_unversioned.sql"),
         include_str!("testdata/v1_initial.sql"),
+        include_str!("testdata/v2_attachment_grants.sql"),
     ];
 
     fn database(dir: &Path) -> Connection {

@@ -1,12 +1,15 @@
-//! The statement log in SQLite: `statements` (`seq` is the log position),
-//! `terms` (one row per thing a statement can be found by), `attachments`
-//! by hash, and the canonical Activity definitions recorded in the
-//! statements' transaction.
+//! The statement log in SQLite: `statements` (`seq` is the log position,
+//! `cred` the sending credential), `attachments` by hash, and the canonical
+//! Activity definitions recorded in the statements' transaction.
 //!
-//! A query drives from its first term's index range in `seq` order and
-//! checks the others with indexed lookups. A statement whose object is a
-//! StatementRef copies the target's terms, so it answers the target's
-//! filters.
+//! The acknowledged transaction holds only these rows: the query keys are
+//! indexed behind it by the background indexer (`index`), which also gives
+//! a StatementRef its target's keys. A query waits (up to `QUERY_WAIT`)
+//! until the index covers the log as it was when the query arrived, then
+//! reads only what the index covers: it drives from its first key's
+//! postings in `seq` order and checks the others with indexed lookups.
+
+use std::time::Duration;
 
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
@@ -16,11 +19,15 @@ use uuid::Uuid;
 use super::writer::WriterState;
 use super::{backend, now_ms, SqliteStore};
 use crate::store::{
-    attachment_access, query_terms, term_keys, Attachment, NewStatement, StatementLog,
-    StatementPage, StatementQuery, StoreError, StoredStatement,
+    attachment_access, query_terms, Attachment, NewStatement, StatementLog, StatementPage,
+    StatementQuery, StoreError, StoredStatement,
 };
 use crate::xapi::activity::{defined_activities, merge_definition};
 use crate::xapi::datatypes::format_timestamp;
+
+/// How long a query waits for the index to cover the statements committed
+/// before it; after that it answers from what the index covers.
+const QUERY_WAIT: Duration = Duration::from_secs(2);
 
 fn insert_batch(
     txn: &Transaction<'_>,
@@ -33,24 +40,13 @@ fn insert_batch(
         format_timestamp(chrono::DateTime::from_timestamp_millis(stored_ms).unwrap_or_default());
     let access = attachment_access::plan(&batch, attachments);
     let mut ids = Vec::with_capacity(batch.len());
-    let mut pending_terms: Vec<(String, i64)> = Vec::with_capacity(batch.len() * 8);
-    let mut pending_refs: Vec<(String, i64)> = Vec::new();
     let mut select = txn
         .prepare_cached("SELECT json FROM statements WHERE id = ?1")
         .map_err(backend)?;
     let mut insert = txn
         .prepare_cached(
-            "INSERT INTO statements (id, stored, voided, voids, json) VALUES (?1, ?2, ?3, ?4, ?5)",
-        )
-        .map_err(backend)?;
-    let mut insert_term = txn
-        .prepare_cached("INSERT OR IGNORE INTO terms (term, seq) VALUES (?1, ?2)")
-        .map_err(backend)?;
-    let mut inherit = txn
-        .prepare_cached(
-            "INSERT OR IGNORE INTO terms (term, seq)
-             SELECT t.term, ?2 FROM terms t JOIN statements s ON s.seq = t.seq
-             WHERE s.id = ?1 AND substr(t.term, 1, 2) <> 'u|'",
+            "INSERT INTO statements (id, stored, voided, voids, json, cred)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )
         .map_err(backend)?;
     for new in batch {
@@ -102,29 +98,21 @@ fn insert_batch(
                 .optional()
                 .map_err(backend)?
                 .is_some();
-        let ref_target = new.statement.statement_ref_target();
-        let rows = term_keys(&new);
         for (activity, definition) in defined_activities(new.statement.body()) {
             record_activity(txn, state, &activity, &definition, new.may_define)?;
         }
         let json = new.statement.stored_json(&new.json, &stored);
         insert
-            .execute(params![key, stored_ms, voided_already, voids, json])
+            .execute(params![
+                key,
+                stored_ms,
+                voided_already,
+                voids,
+                json,
+                new.authority_key
+            ])
             .map_err(backend)?;
-        let seq = txn.last_insert_rowid();
-        pending_terms.extend(rows.into_iter().map(|term| (term, seq)));
-        if let Some(target) = ref_target {
-            pending_refs.push((target.to_string(), seq));
-        }
         ids.push(id);
-    }
-    // Inserted in key order: rows of the same term land on the same pages.
-    pending_terms.sort_unstable();
-    for (term, seq) in pending_terms {
-        insert_term.execute(params![term, seq]).map_err(backend)?;
-    }
-    for (target, seq) in pending_refs {
-        inherit.execute(params![target, seq]).map_err(backend)?;
     }
     super::attachments::record(txn, &access, attachments)?;
     state.stored_at(stored_ms);
@@ -181,33 +169,50 @@ fn row_to_statement(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredStatement> 
     })
 }
 
-fn query_page(conn: &Connection, q: &StatementQuery) -> Result<StatementPage, StoreError> {
-    let snapshot = match q.snapshot_seq {
-        Some(s) => s,
-        None => conn
-            .query_row("SELECT COALESCE(MAX(seq), 0) FROM statements", [], |r| {
-                r.get(0)
-            })
-            .map_err(backend)?,
-    };
-    let terms = query_terms(q);
+/// One page of `q`, reading only statements the index covers (`indexed`).
+fn query_page(
+    conn: &Connection,
+    q: &StatementQuery,
+    indexed: i64,
+) -> Result<StatementPage, StoreError> {
+    let snapshot = q.snapshot_seq.unwrap_or(indexed).min(indexed);
+    let mut term_ids = Vec::new();
+    {
+        let mut lookup = conn
+            .prepare_cached("SELECT id FROM ix.terms WHERE key = ?1")
+            .map_err(backend)?;
+        for key in query_terms(q) {
+            let id: Option<i64> = lookup
+                .query_row([&key], |r| r.get(0))
+                .optional()
+                .map_err(backend)?;
+            match id {
+                Some(id) => term_ids.push(id),
+                // A key no statement has: nothing matches.
+                None => return Ok(StatementPage::from_overfetch(Vec::new(), 1, snapshot)),
+            }
+        }
+    }
     let mut args: Vec<rusqlite::types::Value> = Vec::new();
     let mut sql = String::from("SELECT s.seq, s.id, s.stored, s.voided, s.json FROM ");
-    let seq_col = if terms.is_empty() {
-        sql.push_str("statements s WHERE s.voided = 0");
-        "s.seq"
-    } else {
-        sql.push_str(
-            "terms t0 JOIN statements s ON s.seq = t0.seq WHERE t0.term = ? AND s.voided = 0",
-        );
-        args.push(terms[0].clone().into());
-        for term in &terms[1..] {
-            sql.push_str(
-                " AND EXISTS (SELECT 1 FROM terms tx WHERE tx.term = ? AND tx.seq = t0.seq)",
-            );
-            args.push(term.clone().into());
+    let seq_col = match term_ids.split_first() {
+        None => {
+            sql.push_str("statements s WHERE s.voided = 0");
+            "s.seq"
         }
-        "t0.seq"
+        Some((first, others)) => {
+            sql.push_str(
+                "ix.postings p0 JOIN statements s ON s.seq = p0.seq WHERE p0.term = ? AND s.voided = 0",
+            );
+            args.push((*first).into());
+            for term in others {
+                sql.push_str(
+                    " AND EXISTS (SELECT 1 FROM ix.postings px WHERE px.term = ? AND px.seq = p0.seq)",
+                );
+                args.push((*term).into());
+            }
+            "p0.seq"
+        }
     };
     sql.push_str(&format!(" AND {seq_col} <= ?"));
     args.push(snapshot.into());
@@ -267,7 +272,16 @@ impl StatementLog for SqliteStore {
 
     async fn query(&self, query: &StatementQuery) -> Result<StatementPage, StoreError> {
         let query = query.clone();
-        self.read(move |conn| query_page(conn, &query)).await
+        let shared = &self.index.shared;
+        // A first page waits for the index to cover what was committed
+        // when it arrived; a later page reads under its first page's
+        // snapshot, which the index already covered.
+        let indexed = match query.snapshot_seq {
+            None => shared.wait_for(shared.log_end(), QUERY_WAIT).await.seq,
+            Some(_) => shared.position().seq,
+        };
+        self.read(move |conn| query_page(conn, &query, indexed))
+            .await
     }
 
     async fn attachments(&self, statements: &[Uuid]) -> Result<Vec<Attachment>, StoreError> {
@@ -277,7 +291,19 @@ impl StatementLog for SqliteStore {
     }
 
     async fn consistent_through(&self) -> Result<i64, StoreError> {
-        Ok(self.writer.visible_through(now_ms()))
+        let now = now_ms();
+        let shared = &self.index.shared;
+        // The position first: if the index covers the log end read after
+        // it, it covers every statement committed before that read.
+        let indexed = shared.position();
+        let visible = self.writer.visible_through(now);
+        if indexed.seq >= shared.log_end() {
+            Ok(visible)
+        } else {
+            // Statements after the position have a `stored` at or after
+            // the position's, which may be shared within that millisecond.
+            Ok((indexed.stored_ms - 1).clamp(0, visible))
+        }
     }
 
     async fn log_after(

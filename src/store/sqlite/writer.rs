@@ -15,6 +15,7 @@ use rusqlite::{Connection, Transaction};
 use serde_json::{Map, Value};
 use tokio::sync::oneshot;
 
+use super::index::IndexShared;
 use super::{backend, now_ms};
 use crate::store::StoreError;
 
@@ -93,7 +94,7 @@ impl Drop for RunningGuard {
 impl Writer {
     /// Starts the writer thread on `conn`, a database whose schema is
     /// current.
-    pub(super) fn start(mut conn: Connection) -> anyhow::Result<Writer> {
+    pub(super) fn start(mut conn: Connection, index: Arc<IndexShared>) -> anyhow::Result<Writer> {
         let last_stored: i64 = conn
             .query_row("SELECT COALESCE(MAX(stored), 0) FROM statements", [], |r| {
                 r.get(0)
@@ -112,7 +113,7 @@ impl Writer {
             .name("sqlite-writer".into())
             .spawn(move || {
                 let _guard = guard;
-                writer_loop(&mut conn, &state, queue)
+                writer_loop(&mut conn, &state, &index, queue)
             })
             .context("starting the writer thread")?;
         Ok(Writer {
@@ -162,7 +163,12 @@ pub(super) fn stopped() -> StoreError {
     StoreError::Unavailable("the SQLite writer has stopped".into())
 }
 
-fn writer_loop(conn: &mut Connection, state: &WriterState, queue: mpsc::Receiver<Job>) {
+fn writer_loop(
+    conn: &mut Connection,
+    state: &WriterState,
+    index: &IndexShared,
+    queue: mpsc::Receiver<Job>,
+) {
     while let Ok(first) = queue.recv() {
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
@@ -175,6 +181,13 @@ fn writer_loop(conn: &mut Connection, state: &WriterState, queue: mpsc::Receiver
             .in_flight
             .store(state.next_stored(), Ordering::Release);
         let responders = run_group(conn, state, group);
+        // Before `in_flight` clears: a reader that sees no write in flight
+        // also sees the log end this write committed.
+        if let Ok(end) = conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM statements", [], |r| {
+            r.get::<_, i64>(0)
+        }) {
+            index.committed(end);
+        }
         state.in_flight.store(IDLE, Ordering::Release);
         for (responder, outcome) in responders {
             responder(outcome);
