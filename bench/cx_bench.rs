@@ -2,6 +2,7 @@
 //!
 //!   cargo run --release --example cx_bench -- state FILE.jsonl [COURSE]
 //!   cargo run --release --example cx_bench -- fold DIR
+//!   cargo run --release --example cx_bench -- load DIR
 //!   cargo run --release --example cx_bench -- http URL KEY SECRET COURSE [REQUESTS]
 //!   cargo run --release --example cx_bench -- reflect URL KEY SECRET [RATE] [SECONDS]
 //!
@@ -13,6 +14,7 @@
 //! `fold DIR`: on a store directory (a COPY: it is written), rebuilds the
 //! analytics state from the whole log (aggregator throughput, persisted
 //! commits included), then loads it again as a restart does (load time).
+//! `load DIR`: the restart's load alone (a COPY too).
 //! `http`: every `/analytics/v1/*` request shape, global and for COURSE, as
 //! of now and as of instants in the past, from 4 connections, REQUESTS each
 //! (default 200); then `/metrics` scrapes. Prints p50 / p99 per shape.
@@ -71,6 +73,22 @@ async fn fold(dir: &str) {
         "restart load: {} statements in {:.2} s",
         cx.snapshot().state.counted,
         t.elapsed().as_secs_f64()
+    );
+}
+
+/// A restart's load alone: the persisted records of a store (a COPY: the
+/// load may rewrite records of another format).
+async fn load(dir: &str) {
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(std::path::Path::new(dir)).unwrap());
+    let cx = Arc::new(Cx::new(Settings::default()));
+    let t = Instant::now();
+    Aggregator::load(store, cx.clone()).await.unwrap();
+    println!(
+        "load: {} statements at log position {} in {:.2} s; RSS {:.0} MiB",
+        cx.snapshot().state.counted,
+        cx.checkpoint(),
+        t.elapsed().as_secs_f64(),
+        rss_mib("self")
     );
 }
 
@@ -531,8 +549,9 @@ fn main() {
     match arg(0) {
         "state" => state_bench(arg(1), arg(2)),
         "fold" => tokio::runtime::Runtime::new().unwrap().block_on(fold(arg(1))),
+        "load" => tokio::runtime::Runtime::new().unwrap().block_on(load(arg(1))),
         "http" => http(arg(1), arg(2), arg(3), arg(4), num(5, 200) as usize),
         "reflect" => reflect(arg(1), arg(2), arg(3), num(4, 5000), num(5, 30)),
-        _ => eprintln!("usage: cx_bench fold DIR | http URL KEY SECRET COURSE [REQUESTS] | reflect URL KEY SECRET [RATE] [SECONDS]"),
+        _ => eprintln!("usage: cx_bench state FILE [COURSE] | fold DIR | load DIR | http URL KEY SECRET COURSE [REQUESTS] | reflect URL KEY SECRET [RATE] [SECONDS]"),
     }
 }

@@ -14,13 +14,13 @@ rows = {}
 order = []
 ready, caught, rss = [], [], []
 for line in sys.stdin:
-    m = re.match(r"\| `(.+)` \| ([\d.]+) \| ([\d.]+) \|", line)
+    m = re.match(r"\| `(.+?)`( \(.*?\))? \| ([\d.]+) \| ([\d.]+) \|", line)
     if m:
         shape = m.group(1)
         if shape not in rows:
             rows[shape] = []
             order.append(shape)
-        rows[shape].append((float(m.group(2)), float(m.group(3))))
+        rows[shape].append((float(m.group(3)), float(m.group(4))))
     elif m := re.match(r"ready \(state loaded\) after ([\d.]+) s", line):
         ready.append(float(m.group(1)))
     elif m := re.match(r"caught up with the log after ([\d.]+) s", line):

@@ -10,7 +10,7 @@ use statrs::distribution::{ChiSquared, ContinuousCDF, Normal};
 
 use super::SurveyKind;
 use crate::cx::period::MICROS_PER_DAY;
-use crate::cx::state::{ScopeView, State, FLAG_SCORE};
+use crate::cx::state::{Row, ScopeView, State, FLAG_SCORE};
 
 /// z for a two-sided 95% interval.
 pub const Z95: f64 = 1.959963984540054;
@@ -104,6 +104,22 @@ pub fn experiment(
         .get(experiment)
         .and_then(|id| state.experiments.get(id as usize));
     let view = ScopeView::new(state, activity);
+    // Each learner's row in the scope (1 + its index; 0: none), so that
+    // binary outcomes are read from rows without visiting the learner.
+    let mut rows_of = Vec::new();
+    if let (Some(v), true) = (&view, outcome.binary()) {
+        rows_of = vec![0u32; state.learners.len()];
+        for (i, row) in v.rows().enumerate() {
+            if let Some(slot) = rows_of.get_mut(row.lid as usize) {
+                *slot = u32::try_from(i + 1).unwrap_or(0);
+            }
+        }
+    }
+    let row_of = |lid: u32| -> Option<&Row> {
+        let i = rows_of.get(lid as usize).copied().unwrap_or(0);
+        let v = view.as_ref()?;
+        i.checked_sub(1).and_then(|i| v.data.rows.get(i as usize))
+    };
     if let Some(run) = index {
         let mut it = run.range(|_| false, |_| true).peekable();
         while let Some(first) = it.next() {
@@ -134,7 +150,7 @@ pub fn experiment(
             }
             *arms.exposed.entry(variant).or_default() += 1;
             let values = arms.values.entry(variant).or_default();
-            if let Some(v) = outcome_of(view.as_ref(), lid, x, outcome, as_of) {
+            if let Some(v) = outcome_of(view.as_ref(), row_of(lid), lid, x, outcome, as_of) {
                 values.push(v);
             }
         }
@@ -257,8 +273,11 @@ pub fn experiment(
 /// A learner's outcome value after its exposure at `x`, or `None` when the
 /// learner does not count in `n` (not eligible yet, no answer). `view` is
 /// `None` for a scope without statements: eligible learners fail.
+/// The learner's outcome; `row` is its row in the scope (binary outcomes
+/// only), which answers unless the learner's statements must be read.
 fn outcome_of(
     view: Option<&ScopeView>,
+    row: Option<&Row>,
     lid: u32,
     x: i64,
     outcome: Outcome,
@@ -271,6 +290,14 @@ fn outcome_of(
             if end > as_of {
                 return None;
             }
+            // The first completion, when not before the exposure, decides:
+            // any other completion comes after it. Without a row, the
+            // learner has no statement in the scope.
+            match row {
+                None => return Some(0.0),
+                Some(r) if r.c >= x => return Some(flag(r.c <= end)),
+                Some(_) => {}
+            }
             Some(flag(view.is_some_and(|view| {
                 let resolved = &view.state.resolved;
                 view.entries_between(lid, x, end)
@@ -281,6 +308,13 @@ fn outcome_of(
             let from = x.saturating_add(i64::from(day) * MICROS_PER_DAY);
             if from > as_of {
                 return None;
+            }
+            // The last activity in the scope decides when it is not after
+            // `as_of`.
+            match row {
+                None => return Some(0.0),
+                Some(r) if r.last <= as_of => return Some(flag(r.last >= from)),
+                Some(_) => {}
             }
             Some(flag(view.is_some_and(|view| {
                 view.entries_between(lid, from, as_of).next().is_some()

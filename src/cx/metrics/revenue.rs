@@ -47,14 +47,33 @@ fn div(a: f64, b: usize) -> Option<f64> {
     (b > 0).then(|| a / b as f64)
 }
 
-/// Per currency: counts, and per learner the signed amounts with times.
+/// Per currency: counts, the buyer of each purchase, and the LTV sums.
 #[derive(Default)]
 struct Acc {
     purchases: usize,
     refunds: usize,
     revenue: f64,
-    /// Per learner id: (purchases, [(time, signed amount)]).
-    by_learner: BTreeMap<u32, (usize, Vec<(i64, f64)>)>,
+    /// The learner id of each purchase (sorted at the end to count buyers).
+    bought: Vec<u32>,
+    /// Per cohort index, per day offset: the signed amounts of eligible
+    /// learners before E + day.
+    sums: BTreeMap<i64, Vec<f64>>,
+}
+
+/// Learners with at least one, and with at least two, purchases.
+fn buyers(mut bought: Vec<u32>) -> (usize, usize) {
+    bought.sort_unstable();
+    let (mut buyers, mut repeat) = (0, 0);
+    for (i, lid) in bought.iter().enumerate() {
+        let previous = i.checked_sub(1).and_then(|j| bought.get(j));
+        let before = i.checked_sub(2).and_then(|j| bought.get(j));
+        if previous != Some(lid) {
+            buyers += 1;
+        } else if before != Some(lid) {
+            repeat += 1;
+        }
+    }
+    (buyers, repeat)
 }
 
 pub fn revenue(
@@ -66,124 +85,117 @@ pub fn revenue(
     days: &[u32],
 ) -> Revenue {
     let mut invalid = 0;
-    let mut accs: BTreeMap<&str, Acc> = BTreeMap::new();
     let mut currencies = Vec::new();
-    if let Some(view) = ScopeView::new(state, activity) {
-        for sale in state.sales.range(|_| false, |s| s.purchase.time <= as_of) {
-            let p = &sale.purchase;
-            if !view.contains(p.object, p.ctx) {
-                continue;
-            }
-            if !p.valid {
-                invalid += 1;
-                continue;
-            }
-            let code = state.currencies.name(p.currency);
-            if currency.is_some_and(|c| c != code) {
-                continue;
-            }
-            let acc = accs.entry(code).or_default();
-            let (signed, count) = if p.refund {
-                acc.refunds += 1;
-                (-p.amount, 0)
-            } else {
-                acc.purchases += 1;
-                (p.amount, 1)
-            };
-            acc.revenue += signed;
-            let l = acc.by_learner.entry(sale.lid).or_default();
-            l.0 += count;
-            l.1.push((p.time, signed));
+    let Some(view) = ScopeView::new(state, activity) else {
+        return Revenue {
+            currencies,
+            invalid,
+        };
+    };
+    // A currency never seen matches no purchase (invalid ones still count).
+    let wanted = currency.map(|c| state.currencies.get(c));
+    // Enrolment per learner id, cohorts and their eligible learners.
+    let mut enrolment = vec![NEVER; state.learners.len()];
+    let mut enrolled = 0;
+    let mut cohorts: Groups<(usize, Vec<usize>)> = Groups::default();
+    for row in view.enrolled(as_of) {
+        enrolled += 1;
+        if let Some(e) = enrolment.get_mut(row.lid as usize) {
+            *e = row.e;
         }
-        if accs.is_empty() {
-            return Revenue {
-                currencies,
-                invalid,
-            };
-        }
-        // Enrolment per learner id, cohorts and their eligible learners.
-        let mut enrolment = vec![NEVER; state.learners.len()];
-        let mut enrolled = 0;
-        let mut cohorts: Groups<(usize, Vec<usize>)> = Groups::default();
-        for row in view.enrolled(as_of) {
-            enrolled += 1;
-            if let Some(e) = enrolment.get_mut(row.lid as usize) {
-                *e = row.e;
-            }
-            let c = cohorts.slot(cohort.index_of_day(day_of(row.e)), || {
-                (0, vec![0; days.len()])
-            });
-            c.0 += 1;
-            for (i, &d) in days.iter().enumerate() {
-                if row.e.saturating_add(i64::from(d) * MICROS_PER_DAY) <= as_of {
-                    if let Some(n) = c.1.get_mut(i) {
-                        *n += 1;
-                    }
+        let c = cohorts.slot(cohort.index_of_day(day_of(row.e)), || {
+            (0, vec![0; days.len()])
+        });
+        c.0 += 1;
+        for (i, &d) in days.iter().enumerate() {
+            if row.e.saturating_add(i64::from(d) * MICROS_PER_DAY) <= as_of {
+                if let Some(n) = c.1.get_mut(i) {
+                    *n += 1;
                 }
             }
         }
-        let cohorts = cohorts.into_sorted();
-        for (code, acc) in accs {
-            let buyers = acc.by_learner.values().filter(|l| l.0 >= 1).count();
-            let repeat = acc.by_learner.values().filter(|l| l.0 >= 2).count();
-            // Sums per (cohort, day) of eligible learners' amounts before E + day.
-            let mut sums: BTreeMap<i64, Vec<f64>> = BTreeMap::new();
-            for (&lid, (_, amounts)) in &acc.by_learner {
-                let e = enrolment.get(lid as usize).copied().unwrap_or(NEVER);
-                if e == NEVER {
-                    continue;
+    }
+    // Per currency id.
+    let mut accs: BTreeMap<u32, Acc> = BTreeMap::new();
+    for sale in state.sales.range(|_| false, |s| s.purchase.time <= as_of) {
+        let p = &sale.purchase;
+        if !view.contains(p.object, p.ctx) {
+            continue;
+        }
+        if !p.valid {
+            invalid += 1;
+            continue;
+        }
+        if wanted.is_some_and(|w| w != Some(p.currency)) {
+            continue;
+        }
+        let acc = accs.entry(p.currency).or_default();
+        let signed = if p.refund {
+            acc.refunds += 1;
+            -p.amount
+        } else {
+            acc.purchases += 1;
+            acc.bought.push(sale.lid);
+            p.amount
+        };
+        acc.revenue += signed;
+        let e = enrolment.get(sale.lid as usize).copied().unwrap_or(NEVER);
+        if e == NEVER {
+            continue;
+        }
+        let sums = acc
+            .sums
+            .entry(cohort.index_of_day(day_of(e)))
+            .or_insert_with(|| vec![0.0; days.len()]);
+        for (i, &d) in days.iter().enumerate() {
+            let until = e.saturating_add(i64::from(d) * MICROS_PER_DAY);
+            if until <= as_of && p.time < until {
+                if let Some(s) = sums.get_mut(i) {
+                    *s += signed;
                 }
-                let slot = sums
-                    .entry(cohort.index_of_day(day_of(e)))
-                    .or_insert_with(|| vec![0.0; days.len()]);
-                for (i, &d) in days.iter().enumerate() {
-                    let until = e.saturating_add(i64::from(d) * MICROS_PER_DAY);
-                    if until > as_of {
-                        continue;
-                    }
-                    let before: f64 = amounts
+            }
+        }
+    }
+    let cohorts = cohorts.into_sorted();
+    let mut accs: Vec<(&str, Acc)> = accs
+        .into_iter()
+        .map(|(id, acc)| (state.currencies.name(id), acc))
+        .collect();
+    accs.sort_by(|a, b| a.0.cmp(b.0));
+    for (code, acc) in accs {
+        let (buyers, repeat) = buyers(acc.bought);
+        let sums = acc.sums;
+        currencies.push(CurrencyRevenue {
+            currency: code.to_owned(),
+            purchases: acc.purchases,
+            refunds: acc.refunds,
+            revenue: acc.revenue,
+            buyers,
+            repeat_buyers: repeat,
+            repeat_rate: ratio(repeat, buyers),
+            arpu: div(acc.revenue, enrolled),
+            arppu: div(acc.revenue, buyers),
+            cohorts: cohorts
+                .iter()
+                .map(|(i, (learners, eligible))| LtvCohort {
+                    start: rfc3339(cohort.start_of_index(*i)),
+                    learners: *learners,
+                    points: days
                         .iter()
-                        .filter(|(t, _)| *t < until)
-                        .map(|(_, a)| a)
-                        .sum();
-                    if let Some(s) = slot.get_mut(i) {
-                        *s += before;
-                    }
-                }
-            }
-            currencies.push(CurrencyRevenue {
-                currency: code.to_owned(),
-                purchases: acc.purchases,
-                refunds: acc.refunds,
-                revenue: acc.revenue,
-                buyers,
-                repeat_buyers: repeat,
-                repeat_rate: ratio(repeat, buyers),
-                arpu: div(acc.revenue, enrolled),
-                arppu: div(acc.revenue, buyers),
-                cohorts: cohorts
-                    .iter()
-                    .map(|(i, (learners, eligible))| LtvCohort {
-                        start: rfc3339(cohort.start_of_index(*i)),
-                        learners: *learners,
-                        points: days
-                            .iter()
-                            .enumerate()
-                            .map(|(k, &day)| {
-                                let n = eligible.get(k).copied().unwrap_or(0);
-                                let sum =
-                                    sums.get(i).and_then(|s| s.get(k)).copied().unwrap_or(0.0);
-                                LtvPoint {
-                                    day,
-                                    eligible: n,
-                                    ltv: div(sum, n),
-                                }
-                            })
-                            .collect(),
-                    })
-                    .collect(),
-            });
-        }
+                        .enumerate()
+                        .map(|(k, &day)| {
+                            let n = eligible.get(k).copied().unwrap_or(0);
+                            let sum = sums.get(i).and_then(|s| s.get(k)).copied().unwrap_or(0.0);
+                            LtvPoint {
+                                day,
+                                eligible: n,
+                                ltv: div(sum, n),
+                            }
+                        })
+                        .collect(),
+                })
+                .collect(),
+        });
     }
     Revenue {
         currencies,
