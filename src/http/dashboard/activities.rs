@@ -12,6 +12,7 @@ use super::super::error::ApiError;
 use super::super::params::{param_map, parse_query};
 use super::super::AppState;
 use crate::auth::ReadAccess;
+use crate::cx::metrics::activity_scopes;
 use crate::cx::period::parse_rfc3339;
 
 const DEFAULT_LIMIT: usize = 100;
@@ -66,29 +67,14 @@ pub async fn get_activities(
             )
         })?,
     };
-    let ranked: Vec<(usize, String)> = {
-        let index = state.cx.read();
-        let mut ranked: Vec<(usize, &str)> = index
-            .activity_scopes()
-            .map(|(iri, data)| {
-                let enrolled = data
-                    .learners
-                    .values()
-                    .filter(|l| l.enrolment(as_of).is_some())
-                    .count();
-                (enrolled, iri)
-            })
-            .filter(|(n, _)| *n > 0)
-            .collect();
-        ranked.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
-        ranked
-            .into_iter()
-            .take(limit)
-            .map(|(n, iri)| (n, iri.to_owned()))
-            .collect()
-    };
+    // Computed from the latest snapshot on the blocking pool, as every
+    // analytics answer is.
+    let snapshot = state.cx.snapshot();
+    let ranked = web::block(move || activity_scopes(&snapshot.state, as_of))
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("analytics computation: {e}")))?;
     let mut activities = Vec::with_capacity(ranked.len());
-    for (enrolled, id) in ranked {
+    for (id, enrolled) in ranked.into_iter().take(limit) {
         let definition = state.store.activity_definition(&id).await?;
         let name = definition.as_ref().and_then(display_name);
         let kind = definition

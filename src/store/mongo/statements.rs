@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
 use futures_util::TryStreamExt;
-use mongodb::bson::{doc, spec::BinarySubtype, Binary, Bson, Document as BsonDocument};
+use mongodb::bson::{doc, Bson, Document as BsonDocument};
 use mongodb::options::{Hint, ReturnDocument};
 use mongodb::ClientSession;
 use serde_json::{Map, Value};
