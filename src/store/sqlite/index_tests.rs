@@ -31,7 +31,10 @@ async fn store_some(store: &SqliteStore, n: usize) -> Vec<uuid::Uuid> {
 async fn caught_up(store: &SqliteStore, stored_ms: i64) {
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     while store.consistent_through().await.unwrap() < stored_ms {
-        assert!(std::time::Instant::now() < deadline, "the index never caught up");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the index never caught up"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
@@ -58,8 +61,14 @@ async fn while_the_indexer_is_behind_queries_answer_only_what_it_covers_and_the_
     let through = store.consistent_through().await.unwrap();
     // The millisecond before the position's own: later statements may
     // share it.
-    assert!(through >= first_stored - 1, "{through} < {first_stored} - 1");
-    assert!(through < got.stored_ms, "the header claims unindexed statements");
+    assert!(
+        through >= first_stored - 1,
+        "{through} < {first_stored} - 1"
+    );
+    assert!(
+        through < got.stored_ms,
+        "the header claims unindexed statements"
+    );
     // The query waits, then answers the whole of what the index covers:
     // every earlier statement and none of the later ones.
     let page = store.query(&by_verb()).await.unwrap();
