@@ -2,9 +2,10 @@
 # Runs every Trellis test: formatting and lints, the Rust unit, contract and
 # black-box tests, the deploy files (promtool, YAML/JSON), the xAPI
 # conformance suite (conformance-tests/) and a real xAPI client against a
-# real server, and the metric names the alerts and dashboard use against that
+# real server, the web dashboard in a real browser (Chromium), and the
+# metric names the alerts and the Grafana dashboard use against that
 # server's /metrics. Installs what it needs (Python virtualenvs, promtool,
-# nodejs).
+# nodejs, chromium).
 #
 #   ./scripts/test.sh
 #
@@ -136,6 +137,22 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 (cd clients/xapi-js && TRELLIS_URL="http://127.0.0.1:$port" TRELLIS_KEY=client-test TRELLIS_SECRET="$secret" node --test test.mjs)
+
+step "dashboard in a real browser (system Chromium driven by Playwright)"
+# Starts its own server, fills it with the simulator, signs in and checks
+# every view at 1280x800 and 375 px against the API; screenshots of every
+# view go to $target_dir/dashboard-screenshots/.
+if ! command -v chromium >/dev/null 2>&1; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+fi
+dashboard_venv="$target_dir/dashboard-venv"
+if [ ! -x "$dashboard_venv/bin/python" ] || ! cmp -s tests/dashboard/requirements.txt "$dashboard_venv/requirements.txt"; then
+  python3 -m venv "$dashboard_venv"
+  "$dashboard_venv/bin/pip" install --quiet --disable-pip-version-check -r tests/dashboard/requirements.txt
+  cp tests/dashboard/requirements.txt "$dashboard_venv/requirements.txt"
+fi
+CHROMIUM=/usr/bin/chromium SCREENSHOTS="$target_dir/dashboard-screenshots" \
+  "$dashboard_venv/bin/python" tests/dashboard/browser_test.py
 
 step "metric names used by deploy/ exist in a running server's /metrics"
 # A simulated school gives every CX gauge a value (a gauge with no data,

@@ -7,29 +7,8 @@ use actix_web::http::Method;
 use actix_web::HttpRequest;
 
 use super::error::ApiError;
-use super::params::header_str;
-use super::{dashboard, AppState};
+use super::AppState;
 use crate::auth::Principal;
-
-/// Authenticates a request by its `Authorization` header or, for GET and
-/// HEAD only (reads: no write can be forged with the cookie), by the
-/// dashboard's session cookie.
-pub async fn authenticate_request(
-    state: &AppState,
-    req: &HttpRequest,
-) -> Result<Principal, ApiError> {
-    let authorization = header_str(req, "Authorization");
-    let reads = matches!(*req.method(), Method::GET | Method::HEAD);
-    if let (None, true, Some(token)) = (authorization, reads, dashboard::cookie_token(req)) {
-        return dashboard::session::principal(state.store.as_ref(), token)
-            .await?
-            .map(|(principal, _)| principal)
-            .ok_or_else(|| {
-                ApiError::Unauthorized("the dashboard session has ended; sign in again".into())
-            });
-    }
-    authenticate(state, authorization).await
-}
 
 /// Authenticates an `Authorization` header value (from the header or, in
 /// the alternate request syntax, from the form body).
@@ -57,6 +36,26 @@ pub async fn authenticate(
 /// The key of HTTP Basic credentials, unverified.
 pub fn basic_key(authorization: &str) -> Option<String> {
     parse_basic(authorization).map(|(key, _)| key)
+}
+
+/// Authenticates a request by its `Authorization` header or, for GET and
+/// HEAD only (reads: no write can be forged with the cookie), by the
+/// dashboard's session cookie.
+pub async fn authenticate_request(
+    state: &AppState,
+    req: &HttpRequest,
+) -> Result<Principal, ApiError> {
+    let authorization = super::params::header_str(req, "Authorization");
+    let reads = matches!(*req.method(), Method::GET | Method::HEAD);
+    if let (None, true, Some(token)) = (authorization, reads, super::dashboard::cookie_token(req)) {
+        return super::dashboard::session::principal(state.store.as_ref(), token)
+            .await?
+            .map(|(principal, _)| principal)
+            .ok_or_else(|| {
+                ApiError::Unauthorized("the dashboard session has ended; sign in again".into())
+            });
+    }
+    authenticate(state, authorization).await
 }
 
 fn parse_basic(value: &str) -> Option<(String, String)> {

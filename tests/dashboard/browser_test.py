@@ -218,7 +218,10 @@ def run(origin: str) -> None:
         page = context.new_page()
         watch(page)
         transferred = []
-        page.on("requestfinished", lambda r: transferred.append(r.sizes()["responseBodySize"] + r.sizes()["responseHeadersSize"]))
+        def measure(r) -> None:
+            sizes = r.sizes()
+            transferred.append(sizes["responseBodySize"] + sizes["responseHeadersSize"])
+        page.on("requestfinished", measure)
         page.goto(f"{origin}/")
         check(page.url.endswith("/dashboard/"), f"/ redirects to /dashboard/ (at {page.url})")
         page.wait_for_selector("#signin-form")
@@ -233,6 +236,7 @@ def run(origin: str) -> None:
         page.click("#signin-form button[type=submit]")
         page.wait_for_selector('#view-body[aria-busy="false"]', timeout=30_000)
         page.wait_for_load_state("networkidle")
+        page.remove_listener("requestfinished", measure)
         first_view = sum(transferred)
         print(f"first view (sign-in page, sign-in and overview): {first_view} bytes")
         check(first_view < FIRST_VIEW_LIMIT, f"the first view transfers {first_view} bytes (< 500 KB)")
@@ -270,6 +274,10 @@ def run(origin: str) -> None:
                           api(origin, "/analytics/v1/completion", {"activity": course, "as_of": as_of})["rate"])
             page.screenshot(path=str(SHOTS / f"overview-course-{width}.png"), full_page=True)
         page.set_viewport_size({"width": 1280, "height": 800})
+
+        # Before cx2 lands, the Part 2 views are also checked against answers
+        # shaped by the contract (cx-metrics.md Part 2), served by the test.
+        contract_views(page, origin, base, as_of_minute)
 
         # The at-risk CSV holds every learner at risk.
         open_view(page, origin, "at-risk", base)
@@ -316,6 +324,62 @@ def run(origin: str) -> None:
         for p in problems:
             check(False, p)
         browser.close()
+
+
+def contract_answers(as_of: str) -> dict:
+    """Answers of the Part 2 endpoints with every field the contract names."""
+    variant = lambda name, exposed, n, s, low, high, diff=None, lift=None, p=None, beat=None: {  # noqa: E731
+        "variant": name, "exposed": exposed, "n": n, "successes": s, "value": s / n,
+        "variance": (s / n) * (1 - s / n), "ci_low": low, "ci_high": high, "difference": diff,
+        "difference_ci_low": None if diff is None else diff - 0.03, "difference_ci_high": None if diff is None else diff + 0.03,
+        "relative_lift": lift, "p_value": p, "chance_to_beat_control": beat}
+    return {
+        "journey": {"activity": None, "as_of": as_of, "stages": [
+            {"stage": "enrolled", "learners": 300, "share": 1.0}, {"stage": "activated", "learners": 280, "share": 0.9333},
+            {"stage": "achieved", "learners": None, "share": None}, {"stage": "reviewed", "learners": 201, "share": 0.67},
+            {"stage": "repurchased", "learners": 57, "share": 0.19}]},
+        "funnel": {"as_of": as_of, "learners": 300, "steps": [
+            {"step": 1, "learners": 300, "conversion": 1.0, "step_conversion": None, "median_seconds": None, "p90_seconds": None},
+            {"step": 2, "learners": 141, "conversion": 0.47, "step_conversion": 0.47, "median_seconds": 864000.0, "p90_seconds": 1728000.0}]},
+        "experiment": {"experiment": "onboarding-checklist", "metric": "completion", "control": "control", "conflicted": 2,
+                       "srm_p_value": 0.0002, "srm": True, "as_of": as_of, "variants": [
+                           variant("control", 160, 150, 17, 0.064, 0.163),
+                           variant("treatment", 138, 130, 18, 0.079, 0.198, 0.025, 0.22, 0.51, 0.74)]},
+        "revenue": {"as_of": as_of, "invalid": 1, "currencies": [
+            {"currency": "EUR", "purchases": 120, "refunds": 9, "revenue": 8123.5, "buyers": 110, "repeat_buyers": 9,
+             "repeat_rate": 0.0818, "arpu": 27.07, "arppu": 73.85, "cohorts": [
+                 {"start": "2026-10-01T00:00:00Z", "learners": 150, "points": [{"day": 30, "eligible": 150, "ltv": 41.2}, {"day": 90, "eligible": 150, "ltv": 52.0}, {"day": 180, "eligible": 0, "ltv": None}]},
+                 {"start": "2026-11-01T00:00:00Z", "learners": 150, "points": [{"day": 30, "eligible": 120, "ltv": 35.9}, {"day": 90, "eligible": 0, "ltv": None}, {"day": 180, "eligible": 0, "ltv": None}]}]}]},
+    }
+
+
+def contract_views(page, origin: str, base: dict, as_of_minute: str) -> None:
+    answers = contract_answers(as_of_minute + ":00Z")
+    missing = [name for name in answers if available(origin, f"/analytics/v1/{name}",
+               {"experiment": "x", "metric": "nps", "step": ['{"verb":"a"}', '{"verb":"b"}']}) is None]
+    def serve(body: str):
+        return lambda route: route.fulfill(status=200, content_type="application/json", body=body)
+    for name in missing:
+        page.route(f"**/analytics/v1/{name}?*", serve(json.dumps(answers[name])))
+    views = {"journey": {}, "funnel": {}, "experiments": {"experiment": "onboarding-checklist", "activity": "https://x.example/c"},
+             "revenue": {}}
+    for view, endpoint in (("journey", "journey"), ("funnel", "funnel"), ("experiments", "experiment"), ("revenue", "revenue")):
+        if endpoint not in missing:
+            continue
+        state = open_view(page, origin, view, {**base, **views[view]})
+        check(state == "ok", f"{view} renders a contract-shaped answer: {state}")
+        a = answers[endpoint]
+        if view == "journey":
+            expect_metric(page, view, "stage-activated", 280)
+        elif view == "funnel":
+            expect_metric(page, view, "step-2", 141)
+        elif view == "experiments":
+            check(page.locator('[data-state="srm"]').count() == 1, "a sample-ratio mismatch is flagged")
+            expect_metric(page, view, "p-treatment", a["variants"][1]["p_value"])
+        elif view == "revenue":
+            expect_metric(page, view, "revenue-EUR", 8123.5)
+        page.screenshot(path=str(SHOTS / f"{view}-contract-1280.png"), full_page=True)
+    page.unroute("**/analytics/v1/**")
 
 
 def compare(page, origin: str, view: str, params: dict, as_of: str, course: str) -> None:

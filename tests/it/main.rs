@@ -1,11 +1,13 @@
 //! Black-box tests of Trellis through HTTP and the binary: crash
 //! durability, first start, the credentials command line, operations
 //! (`ops`: metrics, logs, readiness, graceful shutdown), MongoDB (`mongo`),
-//! analytics, and (`transfer`) simulate, import and export. `helpers` starts
-//! servers (in-process or the binary, on port 0) and has the HTTP client.
+//! analytics, dashboard sessions across instances (`dashboard`), and
+//! (`transfer`) simulate, import and export. `helpers` starts servers
+//! (in-process or the binary, on port 0) and has the HTTP client.
 //! (HTTP behaviour by requirement lives in `conformance-tests/`.)
 
 mod analytics;
+mod dashboard;
 mod helpers;
 mod import_parity;
 mod mongo;

@@ -17,6 +17,10 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+
+use super::auth::authenticate;
 use super::error::ApiError;
 use super::params::header_str;
 use super::AppState;
@@ -84,16 +88,22 @@ async fn sign_in(
 ) -> Result<HttpResponse, ApiError> {
     let form: SignIn = serde_json::from_slice(&body)
         .map_err(|_| ApiError::bad_request("send a JSON object {\"key\": ..., \"secret\": ...}"))?;
-    let Some(principal) = state
-        .authenticator
-        .authenticate(&form.key, &form.secret)
-        .await?
-    else {
-        // Not `ApiError::Unauthorized`: its HTTP Basic challenge would make
-        // the browser open its own password prompt over the page.
-        return Ok(HttpResponse::Unauthorized()
-            .insert_header((header::CACHE_CONTROL, "no-store"))
-            .json(json!({"error": "unauthorized", "message": "unknown key or wrong secret"})));
+    // Through the same path as HTTP Basic, so sign-in failures are treated
+    // (and throttled) like any other failed authentication.
+    let basic = format!(
+        "Basic {}",
+        STANDARD.encode(format!("{}:{}", form.key, form.secret))
+    );
+    let principal = match authenticate(&state, Some(&basic)).await {
+        Ok(principal) => principal,
+        // Not `ApiError::Unauthorized` itself: its HTTP Basic challenge
+        // would make the browser open its own password prompt.
+        Err(ApiError::Unauthorized(message)) => {
+            return Ok(HttpResponse::Unauthorized()
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .json(json!({"error": "unauthorized", "message": message})))
+        }
+        Err(e) => return Err(e),
     };
     if !session::may_use_dashboard(&principal) {
         return Err(ApiError::Forbidden(

@@ -71,7 +71,9 @@ export function lineChart(series, opts = {}) {
   const svg = svgEl("svg", { viewBox: `0 0 ${w} ${h}`, class: "chart", role: "img", "aria-label": opts.label || "chart" });
   svg.append(svgEl("title", {}, document.createTextNode(opts.label || "chart")));
   if (!all.length) return svg;
-  const xs = all.map((p) => p[0]), ys = all.map((p) => p[1]);
+  // The x range covers every point, also those without a value yet (an
+  // LTV day no learner has reached), so the axis keeps its meaning.
+  const xs = series.flatMap((s) => s.points.map((p) => p[0])), ys = all.map((p) => p[1]);
   const x0 = Math.min(...xs), x1 = Math.max(...xs);
   const y0 = opts.yMin ?? Math.min(0, ...ys), y1 = opts.yMax ?? (Math.max(...ys) || 1);
   const X = (x) => m.l + ((x - x0) / (x1 - x0 || 1)) * (w - m.l - m.r);

@@ -82,7 +82,13 @@ export const funnel = {
           el("td", { class: "num" }, fmt.pct(s.conversion)),
           el("td", { class: "num" }, fmt.pct(s.step_conversion)),
           el("td", { class: "num" }, fmt.duration(s.median_seconds)),
-          el("td", { class: "num" }, fmt.duration(s.p90_seconds))))))));
+          el("td", { class: "num" }, fmt.duration(s.p90_seconds))))))),
+      f.cohorts && f.cohorts.length ? el("div", { class: "scroll" }, el("table", {},
+        el("caption", {}, "Learners reaching each step, by the period of their step 1"),
+        el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "Cohort"), f.steps.map((s) => el("th", { scope: "col" }, `Step ${s.step}`)))),
+        el("tbody", {}, f.cohorts.map((c) => el("tr", {},
+          el("th", { scope: "row" }, fmt.date(c.start)),
+          c.steps.map((s) => el("td", { class: "num" }, `${fmt.int(s.learners)} (${fmt.pct(s.conversion)})`))))))) : null);
   },
 };
 
