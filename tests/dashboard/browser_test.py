@@ -94,15 +94,6 @@ def status_of(origin: str, path: str, headers: dict) -> int:
         return e.code
 
 
-def available(origin: str, path: str, params: dict | list) -> dict | None:
-    try:
-        return api(origin, path, params)
-    except urllib.error.HTTPError as e:
-        if e.code == 404:
-            return None
-        raise
-
-
 def wait_settled(origin: str, as_of: str) -> None:
     """Waits until the aggregator has folded every stored statement (the
     answers stop changing)."""
@@ -355,8 +346,10 @@ def contract_answers(as_of: str) -> dict:
 
 def contract_views(page, origin: str, base: dict, as_of_minute: str) -> None:
     answers = contract_answers(as_of_minute + ":00Z")
-    missing = [name for name in answers if available(origin, f"/analytics/v1/{name}",
-               {"experiment": "x", "metric": "nps", "step": ['{"verb":"a"}', '{"verb":"b"}']}) is None]
+    # An endpoint this server lacks answers 404 whatever the parameters; one
+    # it has answers 200 or a 400 about the (deliberately incomplete) probe.
+    auth = {"Authorization": "Basic " + base64.b64encode(f"{KEY}:{SECRET}".encode()).decode()}
+    missing = [name for name in answers if status_of(origin, f"/analytics/v1/{name}", auth) == 404]
     def serve(body: str):
         return lambda route: route.fulfill(status=200, content_type="application/json", body=body)
     for name in missing:
