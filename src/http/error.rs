@@ -39,6 +39,10 @@ pub enum ApiError {
     Unavailable(String),
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
+    /// A handler panicked (`http::panics`, which logged it); the answer
+    /// names the request id so the log line can be found.
+    #[error("internal error (request {request_id})")]
+    Panicked { request_id: String },
 }
 
 impl ApiError {
@@ -65,9 +69,10 @@ impl ApiError {
             ApiError::Unauthorized(_) | ApiError::Forbidden(_) => RejectReason::Forbidden,
             ApiError::PayloadTooLarge(_) => RejectReason::TooLarge,
             ApiError::Unavailable(_) => RejectReason::Unavailable,
-            ApiError::NotFound(_) | ApiError::PreconditionFailed(_) | ApiError::Internal(_) => {
-                RejectReason::Internal
-            }
+            ApiError::NotFound(_)
+            | ApiError::PreconditionFailed(_)
+            | ApiError::Internal(_)
+            | ApiError::Panicked { .. } => RejectReason::Internal,
         }
     }
 
@@ -82,7 +87,7 @@ impl ApiError {
             ApiError::PreconditionFailed(_) => "precondition_failed",
             ApiError::PayloadTooLarge(_) => "payload_too_large",
             ApiError::Unavailable(_) => "unavailable",
-            ApiError::Internal(_) => "internal",
+            ApiError::Internal(_) | ApiError::Panicked { .. } => "internal",
         }
     }
 }
@@ -137,7 +142,7 @@ impl ResponseError for ApiError {
             ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Internal(_) | ApiError::Panicked { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -149,11 +154,17 @@ impl ResponseError for ApiError {
                 tracing::error!(error = ?e, "request failed");
                 ("the server failed to process the request".to_owned(), None)
             }
+            ApiError::Panicked { .. } => {
+                ("the server failed to process the request".to_owned(), None)
+            }
             other => (other.to_string(), None),
         };
         let mut body = json!({"error": self.kind(), "message": message});
         if let Some(path) = path {
             body["path"] = path.into();
+        }
+        if let ApiError::Panicked { request_id } = self {
+            body["request_id"] = request_id.as_str().into();
         }
         let mut response = HttpResponse::build(self.status_code());
         match self {
@@ -165,6 +176,12 @@ impl ResponseError for ApiError {
             }
             ApiError::Unavailable(_) => {
                 response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("5")));
+            }
+            // An error leaves the chain before `observe` could add the id.
+            ApiError::Panicked { request_id } => {
+                if let Ok(value) = HeaderValue::from_str(request_id) {
+                    response.insert_header((super::observe::REQUEST_ID_HEADER, value));
+                }
             }
             _ => {}
         }

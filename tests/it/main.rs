@@ -10,6 +10,7 @@ mod helpers;
 mod import_parity;
 mod mongo;
 mod ops;
+mod robustness;
 mod transfer;
 
 use helpers::{Cli, Spawn};
