@@ -204,6 +204,12 @@ fn use_accepted(mut s: Statement, version: XapiVersion) {
     let Ok(Value::Object(back)) = serde_json::from_str::<Value>(&stored) else {
         panic!("a stored statement is not a JSON object: {stored}");
     };
+    // A resubmission of the same statement is recognised as the same
+    // (numbers parse back to the same value).
+    assert!(
+        s.is_equivalent_to(&back),
+        "not equivalent to its stored form"
+    );
     for f in [Format::Exact, Format::Ids, Format::Canonical] {
         let mut v = Value::Object(back.clone());
         format::apply(&mut v, f, &["en-US".to_owned(), "fr".to_owned()]);

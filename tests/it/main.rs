@@ -11,6 +11,7 @@ mod import_parity;
 mod mongo;
 mod ops;
 mod robustness;
+mod round_trip;
 mod transfer;
 
 use helpers::{Cli, Spawn};
