@@ -83,7 +83,9 @@ cargo clippy --all-targets --locked -- -D warnings
 step "cargo build"
 cargo build --locked
 
-step "cargo test (unit, storage contract on SQLite and MongoDB, black-box)"
+# The property tests (proptest: src/xapi/props.rs, src/http/multipart.rs,
+# tests/it/robustness.rs) are ordinary tests with bounded case counts.
+step "cargo test (unit, property, storage contract on SQLite and MongoDB, black-box)"
 cargo test --locked
 
 step "deploy files (promtool check/test rules, YAML and JSON, Kubernetes schemas)"

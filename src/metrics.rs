@@ -82,6 +82,8 @@ pub struct Metrics {
     pub store_errors: IntCounterVec,
     /// `trellis_ready`
     pub ready: IntGauge,
+    /// `trellis_panics_total`
+    pub panics: IntCounter,
 }
 
 impl Metrics {
@@ -132,6 +134,10 @@ impl Metrics {
             "trellis_ready",
             "1 when the server is ready to serve (see /readyz), else 0.",
         )?;
+        let panics = IntCounter::new(
+            "trellis_panics_total",
+            "Requests whose handler panicked (answered 500); any is a bug.",
+        )?;
         let build_info = IntGaugeVec::new(
             Opts::new("trellis_build_info", "Always 1; the version is a label."),
             &["version"],
@@ -149,6 +155,7 @@ impl Metrics {
         registry.register(Box::new(store_duration.clone()))?;
         registry.register(Box::new(store_errors.clone()))?;
         registry.register(Box::new(ready.clone()))?;
+        registry.register(Box::new(panics.clone()))?;
         registry.register(Box::new(build_info))?;
         #[cfg(target_os = "linux")]
         registry.register(Box::new(
@@ -163,6 +170,7 @@ impl Metrics {
             store_duration,
             store_errors,
             ready,
+            panics,
         }))
     }
 
@@ -207,6 +215,7 @@ mod tests {
             "trellis_statements_stored_total ",
             "trellis_statements_rejected_total{reason=\"too_large\"} 0",
             "trellis_ready ",
+            "trellis_panics_total 0",
             "trellis_build_info{",
         ] {
             assert!(text.contains(name), "{name} missing from:\n{text}");

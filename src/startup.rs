@@ -125,6 +125,7 @@ impl Application {
             App::new()
                 .app_data(state.clone())
                 .wrap(cors())
+                .wrap(actix_web::middleware::from_fn(http::panics::catch_panics))
                 .wrap(actix_web::middleware::from_fn(http::observe::observe))
                 .configure(http::configure)
         })

@@ -15,7 +15,7 @@ use super::params::{
 use super::{auth, AppState};
 use crate::auth::{Principal, Scope};
 use crate::store::{DocumentScope, DocumentWrite, Precondition};
-use crate::xapi::datatypes::parse_timestamp;
+use crate::xapi::datatypes::{header_safe_media_type, parse_timestamp};
 use crate::xapi::document::DocumentKind;
 use crate::xapi::XapiVersion;
 
@@ -167,7 +167,7 @@ async fn document(
                     .await?
                     .ok_or_else(|| ApiError::NotFound(format!("no document {id:?} here")))?;
                 Ok(HttpResponse::Ok()
-                    .content_type(doc.content_type)
+                    .content_type(header_safe_media_type(&doc.content_type))
                     .insert_header((header::ETAG, quoted(&doc.etag)))
                     .insert_header((header::LAST_MODIFIED, http_date(doc.updated_ms)))
                     .body(doc.content))

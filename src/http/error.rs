@@ -12,6 +12,9 @@ use crate::store::StoreError;
 use crate::xapi::params::ParamError;
 use crate::xapi::ValidationError;
 
+/// What a client is told when the store cannot answer (the cause is logged).
+pub const STORE_UNAVAILABLE: &str = "the store is temporarily unavailable; retry shortly";
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     /// A statement or document that breaks the specification.
@@ -39,6 +42,10 @@ pub enum ApiError {
     Unavailable(String),
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
+    /// A handler panicked (`http::panics`, which logged it); the answer
+    /// names the request id so the log line can be found.
+    #[error("internal error (request {request_id})")]
+    Panicked { request_id: String },
 }
 
 impl ApiError {
@@ -65,9 +72,10 @@ impl ApiError {
             ApiError::Unauthorized(_) | ApiError::Forbidden(_) => RejectReason::Forbidden,
             ApiError::PayloadTooLarge(_) => RejectReason::TooLarge,
             ApiError::Unavailable(_) => RejectReason::Unavailable,
-            ApiError::NotFound(_) | ApiError::PreconditionFailed(_) | ApiError::Internal(_) => {
-                RejectReason::Internal
-            }
+            ApiError::NotFound(_)
+            | ApiError::PreconditionFailed(_)
+            | ApiError::Internal(_)
+            | ApiError::Panicked { .. } => RejectReason::Internal,
         }
     }
 
@@ -82,7 +90,7 @@ impl ApiError {
             ApiError::PreconditionFailed(_) => "precondition_failed",
             ApiError::PayloadTooLarge(_) => "payload_too_large",
             ApiError::Unavailable(_) => "unavailable",
-            ApiError::Internal(_) => "internal",
+            ApiError::Internal(_) | ApiError::Panicked { .. } => "internal",
         }
     }
 }
@@ -96,7 +104,13 @@ impl From<StoreError> for ApiError {
             StoreError::Invalid(message) => ApiError::bad_request(message),
             StoreError::PreconditionFailed(message) => ApiError::PreconditionFailed(message),
             StoreError::PreconditionRequired(message) => ApiError::Conflict(message),
-            StoreError::Unavailable(message) => ApiError::Unavailable(message),
+            // The cause names the driver, addresses or SQLite internals:
+            // logged (inside the request's span, so with its request id),
+            // never answered.
+            StoreError::Unavailable(cause) => {
+                tracing::warn!(%cause, "the store is unavailable");
+                ApiError::Unavailable(STORE_UNAVAILABLE.to_owned())
+            }
             other => ApiError::Internal(other.into()),
         }
     }
@@ -137,7 +151,7 @@ impl ResponseError for ApiError {
             ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Internal(_) | ApiError::Panicked { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -146,7 +160,13 @@ impl ResponseError for ApiError {
             ApiError::Invalid(e) => (e.message.clone(), Some(e.path.to_string())),
             ApiError::BadRequest { message, path } => (message.clone(), path.clone()),
             ApiError::Internal(e) => {
-                tracing::error!(error = ?e, "request failed");
+                // Called inside the request's span: the line carries the
+                // request id, the answer only a generic message.
+                // `{:#}`: the cause chain on one line.
+                tracing::error!(error = %format!("{e:#}"), "request failed");
+                ("the server failed to process the request".to_owned(), None)
+            }
+            ApiError::Panicked { .. } => {
                 ("the server failed to process the request".to_owned(), None)
             }
             other => (other.to_string(), None),
@@ -154,6 +174,9 @@ impl ResponseError for ApiError {
         let mut body = json!({"error": self.kind(), "message": message});
         if let Some(path) = path {
             body["path"] = path.into();
+        }
+        if let ApiError::Panicked { request_id } = self {
+            body["request_id"] = request_id.as_str().into();
         }
         let mut response = HttpResponse::build(self.status_code());
         match self {
@@ -166,8 +189,66 @@ impl ResponseError for ApiError {
             ApiError::Unavailable(_) => {
                 response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("5")));
             }
+            // An error leaves the chain before `observe` could add the id.
+            ApiError::Panicked { request_id } => {
+                if let Ok(value) = HeaderValue::from_str(request_id) {
+                    response.insert_header((super::observe::REQUEST_ID_HEADER, value));
+                }
+            }
             _ => {}
         }
         response.json(body)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn body_of(e: ApiError) -> (u16, String) {
+        let res = e.error_response();
+        let status = res.status().as_u16();
+        let bytes = actix_web::body::to_bytes(res.into_body())
+            .await
+            .unwrap_or_default();
+        (status, String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    #[actix_web::test]
+    async fn store_failures_answer_without_driver_or_sqlite_text() {
+        let (logs, _guard) = crate::telemetry::Captured::start();
+        let span = tracing::info_span!("request", request_id = "err-test-7");
+        let _entered = span.enter();
+        let secret_texts = [
+            "MongoDB: Kind: Server selection timeout: No available servers, Topology: { Type: ReplicaSetNoPrimary, Servers: [ { Address: 10.1.2.3:27017 } ] }",
+            "commit failed: disk I/O error (SQLITE_IOERR_FSYNC) at /var/lib/trellis/trellis.db-wal",
+        ];
+        for cause in secret_texts {
+            let e = ApiError::from(StoreError::Unavailable(cause.to_owned()));
+            let (status, body) = body_of(e).await;
+            assert_eq!(status, 503);
+            assert!(body.contains(STORE_UNAVAILABLE), "{body}");
+            for leak in ["MongoDB", "10.1.2.3", "SQLITE", "/var/lib", "disk I/O"] {
+                assert!(!body.contains(leak), "{leak} in {body}");
+            }
+        }
+        let backend = StoreError::Backend {
+            backend: "sqlite",
+            source: anyhow::anyhow!("no such table: statements (SQLITE_ERROR) in /data/trellis.db"),
+        };
+        let (status, body) = body_of(ApiError::from(backend)).await;
+        assert_eq!(status, 500);
+        for leak in ["sqlite", "no such table", "/data"] {
+            assert!(!body.contains(leak), "{leak} in {body}");
+        }
+        // The causes are in the log, with the request id.
+        let log = logs.text();
+        for cause in ["10.1.2.3:27017", "SQLITE_IOERR_FSYNC", "no such table"] {
+            let line = log.lines().find(|l| l.contains(cause));
+            assert!(
+                line.is_some_and(|l| l.contains("err-test-7")),
+                "{cause} not logged with the request id:\n{log}"
+            );
+        }
     }
 }

@@ -13,6 +13,7 @@ pub mod error;
 pub mod multipart;
 pub mod observe;
 pub mod ops;
+pub mod panics;
 pub mod params;
 pub mod settings;
 pub mod statements;

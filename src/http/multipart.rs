@@ -5,7 +5,7 @@ use actix_web::web::Bytes;
 use super::error::ApiError;
 use crate::ingest::AttachmentPart;
 use crate::store::Attachment;
-use crate::xapi::datatypes::media_type;
+use crate::xapi::datatypes::{header_safe_media_type, is_header_safe, media_type};
 
 /// A parsed multipart/mixed statement request.
 #[derive(Debug)]
@@ -98,10 +98,19 @@ pub fn build_response(json: &str, attachments: &[Attachment]) -> (String, Vec<u8
     body.extend_from_slice(json.as_bytes());
     body.extend_from_slice(b"\r\n");
     for a in attachments {
+        // Part headers are written raw into the body: a value with CR/LF
+        // would start new headers or a fake part. Content types are
+        // checked at ingestion; this also covers older stored rows.
+        let content_type = header_safe_media_type(&a.content_type);
+        let sha2 = if is_header_safe(&a.sha2) {
+            a.sha2.as_str()
+        } else {
+            ""
+        };
         body.extend_from_slice(
             format!(
                 "--{boundary}\r\nContent-Type: {}\r\nContent-Transfer-Encoding: binary\r\nX-Experience-API-Hash: {}\r\n\r\n",
-                a.content_type, a.sha2
+                content_type, sha2
             )
             .as_bytes(),
         );
@@ -137,11 +146,109 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_stored_content_type_with_crlf_cannot_inject_part_headers() {
+        let a = Attachment {
+            sha2: sha2_hex(b"hello", ""),
+            content_type: "text/plain\r\nX-Injected: 1\r\n\r\nfake body".into(),
+            data: b"hello".to_vec(),
+        };
+        let (ct, body) = build_response("[]", std::slice::from_ref(&a));
+        let text = String::from_utf8_lossy(&body);
+        assert!(!text.contains("X-Injected"), "{text}");
+        assert!(!text.contains("fake body"), "{text}");
+        let parsed = parse(&ct, Bytes::from(body))
+            .await
+            .map_err(|e| e.to_string())
+            .unwrap();
+        assert_eq!(parsed.parts.len(), 1);
+        assert_eq!(parsed.parts[0].content_type, "application/octet-stream");
+        assert_eq!(&parsed.parts[0].data[..], b"hello");
+    }
+
+    #[tokio::test]
     async fn a_first_part_that_is_not_json_is_rejected() {
         let body = "--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n--b--\r\n";
         assert!(parse("multipart/mixed; boundary=b", Bytes::from(body))
             .await
             .is_err());
         assert!(parse("multipart/mixed", Bytes::from(body)).await.is_err());
+    }
+
+    mod props {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        fn header_value() -> impl Strategy<Value = String> {
+            prop_oneof![
+                any::<String>(),
+                Just("application/json".to_owned()),
+                Just("application/octet-stream".to_owned()),
+                "[ -~]{0,30}",
+            ]
+        }
+
+        /// A multipart body built from arbitrary parts, cut or not.
+        fn body() -> impl Strategy<Value = (String, Vec<u8>)> {
+            (
+                "[A-Za-z0-9'()+_,./:=?-]{0,20}",
+                prop::collection::vec(
+                    (header_value(), header_value(), prop::collection::vec(any::<u8>(), 0..40)),
+                    0..4,
+                ),
+                any::<bool>(),
+                any::<usize>(),
+            )
+                .prop_map(|(boundary, parts, close, cut)| {
+                    let mut body = Vec::new();
+                    for (content_type, hash, data) in parts {
+                        body.extend_from_slice(
+                            format!("--{boundary}\r\nContent-Type: {content_type}\r\nX-Experience-API-Hash: {hash}\r\n\r\n").as_bytes(),
+                        );
+                        body.extend_from_slice(&data);
+                        body.extend_from_slice(b"\r\n");
+                    }
+                    if close {
+                        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+                    } else {
+                        body.truncate(cut % (body.len() + 1));
+                    }
+                    (format!("multipart/mixed; boundary=\"{boundary}\""), body)
+                })
+        }
+
+        fn runtime() -> tokio::runtime::Runtime {
+            tokio::runtime::Builder::new_current_thread()
+                .build()
+                .expect("a test runtime")
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
+
+            #[test]
+            fn any_multipart_body_never_panics((content_type, body) in body()) {
+                let _ = runtime().block_on(parse(&content_type, Bytes::from(body)));
+            }
+
+            #[test]
+            fn any_bytes_and_content_type_never_panic(content_type in header_value(), body in prop::collection::vec(any::<u8>(), 0..300)) {
+                let _ = runtime().block_on(parse(&content_type, Bytes::from(body)));
+            }
+
+            #[test]
+            fn any_stored_attachment_builds_a_response_that_parses_back(
+                content_type in header_value(),
+                data in prop::collection::vec(any::<u8>(), 0..100),
+            ) {
+                let a = Attachment { sha2: sha2_hex(&data, ""), content_type, data };
+                let (ct, body) = build_response("[]", std::slice::from_ref(&a));
+                let parsed = runtime().block_on(parse(&ct, Bytes::from(body)));
+                let parsed = parsed.map_err(|e| TestCaseError::fail(e.to_string()))?;
+                prop_assert_eq!(parsed.parts.len(), 1);
+                prop_assert_eq!(&parsed.parts[0].data, &a.data);
+                prop_assert!(is_header_safe(&parsed.parts[0].content_type));
+            }
+        }
     }
 }

@@ -8,6 +8,8 @@ pub mod format;
 pub mod json;
 pub mod params;
 pub mod path;
+#[cfg(test)]
+mod props;
 pub mod rules;
 pub mod schema;
 pub mod signature;

@@ -8,7 +8,8 @@
 use serde_json::{Map, Value};
 
 use super::datatypes::{
-    is_duration, is_hex, is_iri, is_language_tag, is_mailto, is_uuid, parse_timestamp,
+    is_duration, is_hex, is_iri, is_language_tag, is_mailto, is_media_type, is_uuid,
+    parse_timestamp,
 };
 use super::path::JsonPath;
 use super::version::XapiVersion;
@@ -399,10 +400,10 @@ fn check_attachment(a: &Obj, path: &JsonPath) -> Outcome {
         iri(url, &path.key("fileUrl"))?;
     }
     if let Some(ct) = str_at(a, "contentType") {
-        if !ct.contains('/') || ct.contains(char::is_whitespace) && !ct.contains(';') {
+        if !is_media_type(ct) {
             return fail(
                 &path.key("contentType"),
-                "contentType must be an Internet Media Type",
+                "contentType must be an Internet Media Type (type/subtype, optional parameters, printable ASCII)",
             );
         }
     }

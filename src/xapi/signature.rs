@@ -44,7 +44,7 @@ pub fn check(jws: &[u8], statement: &Map<String, Value>) -> Result<(), String> {
         return Err("the JWS signature is empty".into());
     }
     if let Some(chain) = header.get("x5c") {
-        let signing_input = &text.trim()[..header_len(text)];
+        let signing_input = text.trim().rsplit_once('.').map_or("", |(input, _)| input);
         verify_with_certificate(chain, alg, signing_input.as_bytes(), &signature_bytes)?;
     }
     let payload: Value =
@@ -58,11 +58,6 @@ pub fn check(jws: &[u8], statement: &Map<String, Value>) -> Result<(), String> {
         return Err("the JWS payload does not match the statement".into());
     }
     Ok(())
-}
-
-/// Length of `header.payload`, the JWS signing input.
-fn header_len(text: &str) -> usize {
-    text.trim().rfind('.').unwrap_or(0)
 }
 
 /// Verifies an RSASSA-PKCS1-v1_5 signature with the key of the first

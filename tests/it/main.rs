@@ -13,6 +13,8 @@ mod import_parity;
 mod mongo;
 mod ops;
 mod ownership;
+mod robustness;
+mod round_trip;
 mod transfer;
 
 use helpers::{Cli, Spawn};
