@@ -39,6 +39,13 @@ pub enum ApiError {
     Unavailable(String),
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
+    // Issue 12, items 2/4/5/6 (security2): the variants below.
+    /// A key that failed authentication recently (429, `Retry-After`).
+    #[error("{message}")]
+    TooManyRequests {
+        message: String,
+        retry_after_secs: u64,
+    },
 }
 
 impl ApiError {
@@ -62,7 +69,9 @@ impl ApiError {
         match self {
             ApiError::Invalid(_) | ApiError::BadRequest { .. } => RejectReason::Invalid,
             ApiError::Conflict(_) => RejectReason::Conflict,
-            ApiError::Unauthorized(_) | ApiError::Forbidden(_) => RejectReason::Forbidden,
+            ApiError::Unauthorized(_)
+            | ApiError::Forbidden(_)
+            | ApiError::TooManyRequests { .. } => RejectReason::Forbidden,
             ApiError::PayloadTooLarge(_) => RejectReason::TooLarge,
             ApiError::Unavailable(_) => RejectReason::Unavailable,
             ApiError::NotFound(_) | ApiError::PreconditionFailed(_) | ApiError::Internal(_) => {
@@ -83,6 +92,7 @@ impl ApiError {
             ApiError::PayloadTooLarge(_) => "payload_too_large",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal",
+            ApiError::TooManyRequests { .. } => "too_many_requests",
         }
     }
 }
@@ -138,6 +148,7 @@ impl ResponseError for ApiError {
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
@@ -165,6 +176,11 @@ impl ResponseError for ApiError {
             }
             ApiError::Unavailable(_) => {
                 response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("5")));
+            }
+            ApiError::TooManyRequests {
+                retry_after_secs, ..
+            } => {
+                response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
             }
             _ => {}
         }

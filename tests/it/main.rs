@@ -6,6 +6,7 @@
 //! (HTTP behaviour by requirement lives in `conformance-tests/`.)
 
 mod analytics;
+mod auth_flood;
 mod helpers;
 mod import_parity;
 mod mongo;

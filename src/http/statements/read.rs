@@ -53,11 +53,11 @@ pub(super) async fn get_inner(
                 .statement(id)
                 .await?
                 .filter(|s| s.voided == voided)
-                .ok_or_else(|| not_found(id, voided))?;
+                .ok_or_else(|| not_found(voided))?;
             let mut value: Value =
                 serde_json::from_str(&stored.json).map_err(|e| ApiError::Internal(e.into()))?;
             if !may_read(principal, &value) {
-                return Err(not_found(id, voided));
+                return Err(not_found(voided));
             }
             format::apply(&mut value, format, languages);
             let json = serde_json::to_string(&value).map_err(|e| ApiError::Internal(e.into()))?;
