@@ -108,11 +108,12 @@ env -u TRELLIS_MONGODB_URI "$venv/bin/pytest" -q -p no:cacheprovider conformance
 step "conformance suite (conformance-tests/), MongoDB store"
 TRELLIS_MONGODB_URI="$TRELLIS_TEST_MONGODB_URI" "$venv/bin/pytest" -q -p no:cacheprovider conformance-tests
 
-step "xAPI client library (clients/xapi-js: xAPI.js against a running server)"
+step "xAPI client libraries (clients/xapi-js: xAPI.js, clients/tincanjs: TinCanJS, against a running server)"
 if ! command -v npm >/dev/null 2>&1; then
   apt-get update -qq && apt-get install -y -qq nodejs npm
 fi
 (cd clients/xapi-js && npm ci --silent --no-audit --no-fund)
+(cd clients/tincanjs && npm ci --silent --no-audit --no-fund)
 port=$(free_port)
 data=$(mktemp -d)
 secret=$(python3 -c 'import secrets; print(secrets.token_urlsafe(24))')
@@ -125,6 +126,7 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 (cd clients/xapi-js && TRELLIS_URL="http://127.0.0.1:$port" TRELLIS_KEY=client-test TRELLIS_SECRET="$secret" node --test test.mjs)
+(cd clients/tincanjs && TRELLIS_URL="http://127.0.0.1:$port" TRELLIS_KEY=client-test TRELLIS_SECRET="$secret" node --test test.mjs)
 
 step "metric names used by deploy/ exist in a running server's /metrics"
 # A simulated school gives every CX gauge a value (a gauge with no data,
