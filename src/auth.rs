@@ -13,8 +13,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde_json::{json, Value};
@@ -219,6 +219,10 @@ pub struct Authenticator {
     throttle: Throttle,
     /// Argon2 verifications run (for tests: unknown keys cost one too).
     argon2_runs: AtomicU64,
+    /// Argon2 working memory, reused: at most one buffer per permit ever
+    /// exists, so a flood cannot leave the allocator holding one 19 MiB
+    /// buffer per blocking thread it happened to run on.
+    memory: Arc<Mutex<Vec<Vec<Block>>>>,
 }
 
 /// An Argon2 hash no secret is expected to match, verified for unknown
@@ -237,6 +241,7 @@ impl Authenticator {
             verifications: Arc::new(Semaphore::new(cores)),
             throttle: Throttle::default(),
             argon2_runs: AtomicU64::new(0),
+            memory: Arc::new(Mutex::new(Vec::new())),
         }
     }
 
@@ -273,15 +278,10 @@ impl Authenticator {
             .map_or_else(|| dummy_hash().to_owned(), |c| c.secret_hash.clone());
         let secret = secret.to_owned();
         self.argon2_runs.fetch_add(1, Ordering::Relaxed);
+        let memory = Arc::clone(&self.memory);
         let matched = tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            PasswordHash::new(&hash)
-                .map(|parsed| {
-                    Argon2::default()
-                        .verify_password(secret.as_bytes(), &parsed)
-                        .is_ok()
-                })
-                .unwrap_or(false)
+            verify_reusing(&hash, secret.as_bytes(), &memory)
         })
         .await
         .unwrap_or(false);
@@ -302,6 +302,48 @@ impl Authenticator {
             }
         }
     }
+}
+
+/// Whether `secret` matches the PHC string `hash`, computing Argon2 in a
+/// buffer from `pool` (returned to it afterwards).
+fn verify_reusing(hash: &str, secret: &[u8], pool: &Mutex<Vec<Vec<Block>>>) -> bool {
+    let Ok(parsed) = PasswordHash::new(hash) else {
+        return false;
+    };
+    let (Ok(algorithm), Ok(params)) = (
+        Algorithm::try_from(parsed.algorithm),
+        Params::try_from(&parsed),
+    ) else {
+        return false;
+    };
+    let version = parsed
+        .version
+        .and_then(|v| Version::try_from(v).ok())
+        .unwrap_or_default();
+    let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+        return false;
+    };
+    let mut salt_bytes = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_bytes) else {
+        return false;
+    };
+    let mut blocks = pool
+        .lock()
+        .ok()
+        .and_then(|mut p| p.pop())
+        .unwrap_or_default();
+    if blocks.len() < params.block_count() {
+        blocks.resize(params.block_count(), Block::default());
+    }
+    let mut out = vec![0u8; expected.len()];
+    let argon2 = Argon2::new(algorithm, version, params.clone());
+    let computed = blocks
+        .get_mut(..params.block_count())
+        .map(|memory| argon2.hash_password_into_with_memory(secret, salt, &mut out, memory));
+    if let Ok(mut p) = pool.lock() {
+        p.push(blocks);
+    }
+    matches!(computed, Some(Ok(()))) && bool::from(out.as_slice().ct_eq(expected.as_bytes()))
 }
 
 fn principal(credential: &Credential) -> Principal {
@@ -382,10 +424,12 @@ mod tests {
         auth.authenticate(&issued.key, &issued.secret)
             .await
             .expect("valid");
-        assert!(matches!(
-            auth.authenticate(&issued.key, "wrong").await,
-            Err(AuthError::Refused)
-        ));
+        for _ in 0..=throttle::FREE_FAILURES {
+            assert!(matches!(
+                auth.authenticate(&issued.key, "wrong").await,
+                Err(AuthError::Refused)
+            ));
+        }
         // The next guess is not verified at all: 429 territory.
         match auth.authenticate(&issued.key, "wrong again").await {
             Err(AuthError::Throttled { retry_after }) => {
@@ -398,10 +442,12 @@ mod tests {
             .await
             .expect("the verified secret passes during the backoff");
         // Unknown keys back off the same way.
-        assert!(matches!(
-            auth.authenticate("nobody", "x").await,
-            Err(AuthError::Refused)
-        ));
+        for _ in 0..=throttle::FREE_FAILURES {
+            assert!(matches!(
+                auth.authenticate("nobody", "x").await,
+                Err(AuthError::Refused)
+            ));
+        }
         assert!(matches!(
             auth.authenticate("nobody", "y").await,
             Err(AuthError::Throttled { .. })
@@ -424,6 +470,18 @@ mod tests {
             2,
             "an unknown key must cost the same Argon2 verification"
         );
+    }
+
+    #[test]
+    fn verification_in_reused_memory_accepts_only_the_right_secret() {
+        let pool = Mutex::new(Vec::new());
+        let hash = hash_secret("s3cret");
+        for _ in 0..2 {
+            assert!(verify_reusing(&hash, b"s3cret", &pool));
+            assert!(!verify_reusing(&hash, b"s3cret!", &pool));
+        }
+        assert_eq!(pool.lock().unwrap().len(), 1, "one buffer, reused");
+        assert!(!verify_reusing("not a hash", b"s3cret", &pool));
     }
 
     #[test]

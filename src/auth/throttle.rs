@@ -1,6 +1,9 @@
 //! Failed authentications remembered per key, with exponential backoff:
-//! after `n` failures in a row a key is refused without verification for
-//! `BASE_DELAY * 2^(n-1)`, at most `MAX_DELAY`. A wrong secret costs a full
+//! the first `FREE_FAILURES` failures in a row cost nothing more (a
+//! mistyped secret, a client's tests of its error handling); after `n`
+//! more a key is refused without verification for `BASE_DELAY * 2^(n-1)`,
+//! at most `MAX_DELAY`. A key quiet for `RESET_AFTER` after its backoff
+//! starts over. A wrong secret costs a full
 //! Argon2 verification (about 19 MiB and 30 ms of CPU); the backoff caps
 //! what one key can cost, the verification semaphore (`Authenticator`)
 //! what all keys together can.
@@ -13,7 +16,9 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+pub(super) const FREE_FAILURES: u32 = 10;
 const BASE_DELAY: Duration = Duration::from_secs(1);
+const RESET_AFTER: Duration = Duration::from_secs(60);
 const MAX_DELAY: Duration = Duration::from_secs(300);
 const MAX_KEYS: usize = 100_000;
 
@@ -30,7 +35,10 @@ pub(super) struct Throttle {
 
 /// The backoff after `count` failures in a row.
 fn delay(count: u32) -> Duration {
-    let doublings = count.saturating_sub(1).min(16);
+    if count <= FREE_FAILURES {
+        return Duration::ZERO;
+    }
+    let doublings = (count - FREE_FAILURES - 1).min(16);
     BASE_DELAY.saturating_mul(1u32 << doublings).min(MAX_DELAY)
 }
 
@@ -60,6 +68,9 @@ impl Throttle {
             count: 0,
             until: now,
         });
+        if now >= entry.until + RESET_AFTER {
+            entry.count = 0;
+        }
         entry.count = entry.count.saturating_add(1);
         entry.until = now + delay(entry.count);
     }
@@ -86,6 +97,10 @@ mod tests {
         let t = Throttle::default();
         let now = Instant::now();
         assert_eq!(t.wait("k", now), None);
+        for _ in 0..FREE_FAILURES {
+            t.failed("k", now);
+            assert_eq!(t.wait("k", now), None);
+        }
         t.failed("k", now);
         assert_eq!(t.wait("k", now), Some(Duration::from_secs(1)));
         t.failed("k", now);
@@ -97,6 +112,10 @@ mod tests {
         }
         assert_eq!(t.wait("k", now), Some(MAX_DELAY));
         assert_eq!(t.wait("k", now + MAX_DELAY), None);
+        // Quiet long enough after its backoff, a key starts over.
+        let later = now + MAX_DELAY + RESET_AFTER;
+        t.failed("k", later);
+        assert_eq!(t.wait("k", later), None);
         assert_eq!(t.wait("other", now), None, "backoff is per key");
         t.succeeded("k");
         assert_eq!(t.wait("k", now), None);
@@ -107,7 +126,9 @@ mod tests {
         let t = Throttle::default();
         let now = Instant::now();
         for i in 0..MAX_KEYS + 10 {
-            t.failed(&format!("key-{i}"), now);
+            for _ in 0..=FREE_FAILURES {
+                t.failed(&format!("key-{i}"), now);
+            }
         }
         assert!(t.tracked() <= MAX_KEYS, "{}", t.tracked());
     }

@@ -46,6 +46,9 @@ pub enum ApiError {
         message: String,
         retry_after_secs: u64,
     },
+    /// A request body that stalled (408).
+    #[error("{0}")]
+    RequestTimeout(String),
 }
 
 impl ApiError {
@@ -72,6 +75,7 @@ impl ApiError {
             ApiError::Unauthorized(_)
             | ApiError::Forbidden(_)
             | ApiError::TooManyRequests { .. } => RejectReason::Forbidden,
+            ApiError::RequestTimeout(_) => RejectReason::Invalid,
             ApiError::PayloadTooLarge(_) => RejectReason::TooLarge,
             ApiError::Unavailable(_) => RejectReason::Unavailable,
             ApiError::NotFound(_) | ApiError::PreconditionFailed(_) | ApiError::Internal(_) => {
@@ -93,6 +97,7 @@ impl ApiError {
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal",
             ApiError::TooManyRequests { .. } => "too_many_requests",
+            ApiError::RequestTimeout(_) => "request_timeout",
         }
     }
 }
@@ -149,6 +154,7 @@ impl ResponseError for ApiError {
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
         }
     }
 

@@ -7,6 +7,7 @@
 
 mod analytics;
 mod auth_flood;
+mod bodies;
 mod helpers;
 mod import_parity;
 mod mongo;
