@@ -118,7 +118,7 @@ port=$(free_port)
 data=$(mktemp -d)
 secret=$(python3 -c 'import secrets; print(secrets.token_urlsafe(24))')
 TRELLIS_LOG=warn TRELLIS_ADMIN_KEY=client-test TRELLIS_ADMIN_SECRET="$secret" \
-  "$TRELLIS_BIN" serve --listen "127.0.0.1:$port" --data-dir "$data" &
+  "$TRELLIS_BIN" serve --listen "127.0.0.1:$port" --data-dir "$data" --allow-profile-put-without-precondition &
 server=$!
 cleanups+=("kill $server 2>/dev/null; rm -rf '$data'")
 for _ in $(seq 100); do

@@ -67,6 +67,11 @@ pub struct ServeArgs {
     /// [default: 30].
     #[arg(long, env = "TRELLIS_BODY_STALL_TIMEOUT_SECS")]
     pub body_stall_timeout_secs: Option<u64>,
+    /// xAPI 1.0.3: create a new profile document on a PUT without
+    /// If-Match/If-None-Match (xAPI.js does this) instead of answering 400
+    /// (the ADL suite expects 400).
+    #[arg(long, env = "TRELLIS_ALLOW_PROFILE_PUT_WITHOUT_PRECONDITION")]
+    pub allow_profile_put_without_precondition: bool,
     /// Base URL clients reach this server at (used in statement authorities)
     /// [default: http://LISTEN].
     #[arg(long, env = "TRELLIS_PUBLIC_URL")]
@@ -117,6 +122,7 @@ struct FileSettings {
     max_page: Option<usize>,
     max_page_bytes: Option<usize>,
     body_stall_timeout_secs: Option<u64>,
+    allow_profile_put_without_precondition: Option<bool>,
     public_url: Option<String>,
     log_format: Option<String>,
     mongodb_uri: Option<String>,
@@ -204,6 +210,8 @@ fn http_settings(file: &FileSettings, serve: &ServeArgs) -> anyhow::Result<http:
                 .body_stall_timeout_secs
                 .or(file.body_stall_timeout_secs)
                 .map_or(d.limits.body_stall_timeout, std::time::Duration::from_secs),
+            allow_profile_put_without_precondition: serve.allow_profile_put_without_precondition
+                || file.allow_profile_put_without_precondition.unwrap_or(false),
         },
         public_url: serve.public_url.clone().or_else(|| file.public_url.clone()),
     };

@@ -19,6 +19,11 @@ pub struct Limits {
     pub max_page_bytes: usize,
     /// A request body that sends nothing for this long is dropped (408).
     pub body_stall_timeout: Duration,
+    /// xAPI 1.0.3: create a new Agent/Activity Profile document on a PUT
+    /// without If-Match/If-None-Match (as xAPI.js sends) instead of 400 (as
+    /// the ADL conformance suite expects). An existing one answers 409
+    /// either way.
+    pub allow_profile_put_without_precondition: bool,
 }
 
 impl Default for Limits {
@@ -29,6 +34,7 @@ impl Default for Limits {
             max_page: 1000,
             max_page_bytes: 16 * 1024 * 1024,
             body_stall_timeout: Duration::from_secs(30),
+            allow_profile_put_without_precondition: false,
         }
     }
 }

@@ -13,6 +13,7 @@ mod import_parity;
 mod mongo;
 mod ops;
 mod ownership;
+mod profiles;
 mod transfer;
 
 use helpers::{Cli, Spawn};
