@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every Trellis test: formatting and lints, the Rust unit, contract and
 # black-box tests, the deploy files (promtool, YAML/JSON), the xAPI
-# conformance suite (conformance-tests/) and a real xAPI client against a
-# real server, and the metric names the alerts and dashboard use against that
+# conformance suite (conformance-tests/) and real xAPI client libraries
+# (xAPI.js, TinCanJS) against a real server, and the metric names the alerts and dashboard use against that
 # server's /metrics. Installs what it needs (Python virtualenvs, promtool,
 # nodejs).
 #
