@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Runs every Trellis test: formatting and lints, the Rust unit, contract and
 # black-box tests, the deploy files (promtool, YAML/JSON), the xAPI
-# conformance suite (conformance-tests/) and a real xAPI client against a
-# real server, the web dashboard in a real browser (Chromium), and the
-# metric names the alerts and the Grafana dashboard use against that
+# conformance suite (conformance-tests/), real xAPI client libraries
+# (xAPI.js, TinCanJS) against a real server, the web dashboard in a real
+# browser (Chromium), and the metric names the alerts and the Grafana
+# dashboard use against that
 # server's /metrics. Installs what it needs (Python virtualenvs, promtool,
 # nodejs, chromium).
 #
@@ -122,16 +123,17 @@ env -u TRELLIS_MONGODB_URI "$venv/bin/pytest" -q -p no:cacheprovider conformance
 step "conformance suite (conformance-tests/), MongoDB store"
 TRELLIS_MONGODB_URI="$TRELLIS_TEST_MONGODB_URI" "$venv/bin/pytest" -q -p no:cacheprovider conformance-tests
 
-step "xAPI client library (clients/xapi-js: xAPI.js against a running server)"
+step "xAPI client libraries (clients/xapi-js: xAPI.js, clients/tincanjs: TinCanJS, against a running server)"
 if ! command -v npm >/dev/null 2>&1; then
   apt-get update -qq && apt-get install -y -qq nodejs npm
 fi
 (cd clients/xapi-js && npm ci --silent --no-audit --no-fund)
+(cd clients/tincanjs && npm ci --silent --no-audit --no-fund)
 port=$(free_port)
 data=$(mktemp -d)
 secret=$(python3 -c 'import secrets; print(secrets.token_urlsafe(24))')
 TRELLIS_LOG=warn TRELLIS_ADMIN_KEY=client-test TRELLIS_ADMIN_SECRET="$secret" \
-  "$TRELLIS_BIN" serve --listen "127.0.0.1:$port" --data-dir "$data" &
+  "$TRELLIS_BIN" serve --listen "127.0.0.1:$port" --data-dir "$data" --allow-profile-put-without-precondition &
 server=$!
 cleanups+=("kill $server 2>/dev/null; rm -rf '$data'")
 for _ in $(seq 100); do
@@ -139,6 +141,7 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 (cd clients/xapi-js && TRELLIS_URL="http://127.0.0.1:$port" TRELLIS_KEY=client-test TRELLIS_SECRET="$secret" node --test test.mjs)
+(cd clients/tincanjs && TRELLIS_URL="http://127.0.0.1:$port" TRELLIS_KEY=client-test TRELLIS_SECRET="$secret" node --test test.mjs)
 
 step "dashboard in a real browser (system Chromium driven by Playwright)"
 # Starts its own server, fills it with the simulator, signs in and checks

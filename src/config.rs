@@ -60,6 +60,18 @@ pub struct ServeArgs {
     /// Most statements returned in one page of a query [default: 1000].
     #[arg(long, env = "TRELLIS_MAX_PAGE")]
     pub max_page: Option<usize>,
+    /// Most bytes of statements in one page of a query [default: 16777216].
+    #[arg(long, env = "TRELLIS_MAX_PAGE_BYTES")]
+    pub max_page_bytes: Option<usize>,
+    /// Seconds a request body may send nothing before it is dropped
+    /// [default: 30].
+    #[arg(long, env = "TRELLIS_BODY_STALL_TIMEOUT_SECS")]
+    pub body_stall_timeout_secs: Option<u64>,
+    /// xAPI 1.0.3: create a new profile document on a PUT without
+    /// If-Match/If-None-Match (xAPI.js does this) instead of answering 400
+    /// (the ADL suite expects 400).
+    #[arg(long, env = "TRELLIS_ALLOW_PROFILE_PUT_WITHOUT_PRECONDITION")]
+    pub allow_profile_put_without_precondition: bool,
     /// Base URL clients reach this server at (used in statement authorities)
     /// [default: http://LISTEN].
     #[arg(long, env = "TRELLIS_PUBLIC_URL")]
@@ -108,6 +120,9 @@ struct FileSettings {
     max_body_bytes: Option<usize>,
     max_batch: Option<usize>,
     max_page: Option<usize>,
+    max_page_bytes: Option<usize>,
+    body_stall_timeout_secs: Option<u64>,
+    allow_profile_put_without_precondition: Option<bool>,
     public_url: Option<String>,
     log_format: Option<String>,
     mongodb_uri: Option<String>,
@@ -187,6 +202,16 @@ fn http_settings(file: &FileSettings, serve: &ServeArgs) -> anyhow::Result<http:
                 .max_page
                 .or(file.max_page)
                 .unwrap_or(d.limits.max_page),
+            max_page_bytes: serve
+                .max_page_bytes
+                .or(file.max_page_bytes)
+                .unwrap_or(d.limits.max_page_bytes),
+            body_stall_timeout: serve
+                .body_stall_timeout_secs
+                .or(file.body_stall_timeout_secs)
+                .map_or(d.limits.body_stall_timeout, std::time::Duration::from_secs),
+            allow_profile_put_without_precondition: serve.allow_profile_put_without_precondition
+                || file.allow_profile_put_without_precondition.unwrap_or(false),
         },
         public_url: serve.public_url.clone().or_else(|| file.public_url.clone()),
     };

@@ -1,5 +1,6 @@
 // A real xAPI client library against a running Trellis: statements (send,
-// query, page, void) and the State, Activities and Agents resources, for
+// query, page, void) and the State, Agent Profile, Activity Profile,
+// Activities and Agents resources, for
 // both xAPI versions. Needs TRELLIS_URL, TRELLIS_KEY and TRELLIS_SECRET.
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -59,6 +60,17 @@ for (const version of ["1.0.3", "2.0.0"]) {
     assert.equal(activity.data.definition.name["fr-FR"], "Leçon 1");
     const person = await xapi.getAgent({ agent: learner });
     assert.deepEqual(person.data.mbox, [learner.mbox]);
+
+    // xAPI.js saves profiles with a PUT and no precondition header: a new
+    // document is created in both versions (1.0.3 Communication 3.1 asks
+    // for 409 only when it exists).
+    const profileId = `settings-${randomUUID()}`;
+    await xapi.setAgentProfile({ agent: learner, profileId, profile: { locale: "pt-BR" } });
+    const agentProfile = await xapi.getAgentProfile({ agent: learner, profileId });
+    assert.deepEqual(agentProfile.data, { locale: "pt-BR" });
+    await xapi.setActivityProfile({ activityId: lesson, profileId, profile: { theme: "dark" } });
+    const activityProfile = await xapi.getActivityProfile({ activityId: lesson, profileId });
+    assert.deepEqual(activityProfile.data, { theme: "dark" });
 
     const about = await xapi.getAbout();
     assert.ok(about.data.version.includes(version));

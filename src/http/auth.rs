@@ -8,7 +8,7 @@ use actix_web::HttpRequest;
 
 use super::error::ApiError;
 use super::AppState;
-use crate::auth::Principal;
+use crate::auth::{AuthError, Principal};
 
 /// Authenticates an `Authorization` header value (from the header or, in
 /// the alternate request syntax, from the form body).
@@ -29,8 +29,15 @@ pub async fn authenticate(
     state
         .authenticator
         .authenticate(&key, &secret)
-        .await?
-        .ok_or_else(|| ApiError::Unauthorized("unknown key or wrong secret".into()))
+        .await
+        .map_err(|e| match e {
+            AuthError::Refused => ApiError::Unauthorized(e.to_string()),
+            AuthError::Throttled { retry_after } => ApiError::TooManyRequests {
+                message: format!("{e}; retry later"),
+                retry_after_secs: retry_after.as_secs_f64().ceil().max(1.0) as u64,
+            },
+            AuthError::Store(e) => e.into(),
+        })
 }
 
 /// The key of HTTP Basic credentials, unverified.

@@ -46,6 +46,15 @@ pub enum ApiError {
     /// names the request id so the log line can be found.
     #[error("internal error (request {request_id})")]
     Panicked { request_id: String },
+    /// A key that failed authentication recently (429, `Retry-After`).
+    #[error("{message}")]
+    TooManyRequests {
+        message: String,
+        retry_after_secs: u64,
+    },
+    /// A request body that stalled (408).
+    #[error("{0}")]
+    RequestTimeout(String),
 }
 
 impl ApiError {
@@ -69,7 +78,10 @@ impl ApiError {
         match self {
             ApiError::Invalid(_) | ApiError::BadRequest { .. } => RejectReason::Invalid,
             ApiError::Conflict(_) => RejectReason::Conflict,
-            ApiError::Unauthorized(_) | ApiError::Forbidden(_) => RejectReason::Forbidden,
+            ApiError::Unauthorized(_)
+            | ApiError::Forbidden(_)
+            | ApiError::TooManyRequests { .. } => RejectReason::Forbidden,
+            ApiError::RequestTimeout(_) => RejectReason::Invalid,
             ApiError::PayloadTooLarge(_) => RejectReason::TooLarge,
             ApiError::Unavailable(_) => RejectReason::Unavailable,
             ApiError::NotFound(_)
@@ -91,6 +103,8 @@ impl ApiError {
             ApiError::PayloadTooLarge(_) => "payload_too_large",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) | ApiError::Panicked { .. } => "internal",
+            ApiError::TooManyRequests { .. } => "too_many_requests",
+            ApiError::RequestTimeout(_) => "request_timeout",
         }
     }
 }
@@ -152,6 +166,8 @@ impl ResponseError for ApiError {
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) | ApiError::Panicked { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
         }
     }
 
@@ -194,6 +210,11 @@ impl ResponseError for ApiError {
                 if let Ok(value) = HeaderValue::from_str(request_id) {
                     response.insert_header((super::observe::REQUEST_ID_HEADER, value));
                 }
+            }
+            ApiError::TooManyRequests {
+                retry_after_secs, ..
+            } => {
+                response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
             }
             _ => {}
         }

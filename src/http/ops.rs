@@ -84,6 +84,7 @@ mod tests {
                 max_body_bytes: 1 << 20,
                 max_batch: 10,
                 max_page: 10,
+                ..Limits::default()
             },
             public_url: "http://test".into(),
             declared_versions: Default::default(),

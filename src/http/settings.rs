@@ -3,6 +3,7 @@
 //! TOML file, `TRELLIS_*` variables and flags.
 
 use std::fmt::Display;
+use std::time::Duration;
 
 /// Limits applied to requests.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,6 +14,16 @@ pub struct Limits {
     pub max_batch: usize,
     /// Most statements in one page of a query.
     pub max_page: usize,
+    /// Most bytes of statements in one page of a query (at least one
+    /// statement is always sent); a `more` link continues.
+    pub max_page_bytes: usize,
+    /// A request body that sends nothing for this long is dropped (408).
+    pub body_stall_timeout: Duration,
+    /// xAPI 1.0.3: create a new Agent/Activity Profile document on a PUT
+    /// without If-Match/If-None-Match (as xAPI.js sends) instead of 400 (as
+    /// the ADL conformance suite expects). An existing one answers 409
+    /// either way.
+    pub allow_profile_put_without_precondition: bool,
 }
 
 impl Default for Limits {
@@ -21,6 +32,9 @@ impl Default for Limits {
             max_body_bytes: 10 * 1024 * 1024,
             max_batch: 1000,
             max_page: 1000,
+            max_page_bytes: 16 * 1024 * 1024,
+            body_stall_timeout: Duration::from_secs(30),
+            allow_profile_put_without_precondition: false,
         }
     }
 }
@@ -50,6 +64,14 @@ impl Settings {
     pub fn validate(&self) -> anyhow::Result<()> {
         anyhow::ensure!(self.limits.max_batch > 0, "max_batch must be at least 1");
         anyhow::ensure!(self.limits.max_page > 0, "max_page must be at least 1");
+        anyhow::ensure!(
+            self.limits.max_page_bytes >= 1024,
+            "max_page_bytes must be at least 1024"
+        );
+        anyhow::ensure!(
+            !self.limits.body_stall_timeout.is_zero(),
+            "body_stall_timeout must be more than 0 seconds"
+        );
         anyhow::ensure!(
             self.limits.max_body_bytes >= 1024,
             "max_body_bytes must be at least 1024"

@@ -147,6 +147,7 @@ async fn posted(version: XapiVersion, bodies: &[String]) -> Vec<bool> {
             max_body_bytes: 1 << 20,
             max_batch: 10,
             max_page: 10,
+            ..Limits::default()
         },
         public_url: "http://lrs.example.com".into(),
         declared_versions: Default::default(),

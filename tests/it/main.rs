@@ -7,12 +7,15 @@
 //! (HTTP behaviour by requirement lives in `conformance-tests/`.)
 
 mod analytics;
+mod auth_flood;
+mod bodies;
 mod dashboard;
 mod helpers;
 mod import_parity;
 mod mongo;
 mod ops;
 mod ownership;
+mod profiles;
 mod robustness;
 mod round_trip;
 mod transfer;

@@ -31,6 +31,7 @@ fn fixture(public_url: &str) -> Fixture {
             max_body_bytes: 1 << 20,
             max_batch: 10,
             max_page: 10,
+            ..Limits::default()
         },
         public_url: public_url.into(),
         declared_versions: Default::default(),

@@ -5,7 +5,6 @@
 //! other credentials' statement ids.
 
 use serde_json::Value;
-use uuid::Uuid;
 
 use crate::auth::{Principal, ReadAccess};
 use crate::http::error::ApiError;
@@ -14,11 +13,11 @@ use crate::store::{NewStatement, StoredStatement};
 
 /// The one answer for a statement the caller may not see, whether it exists
 /// or not.
-pub(super) fn not_found(id: Uuid, voided: bool) -> ApiError {
+pub(super) fn not_found(voided: bool) -> ApiError {
     ApiError::NotFound(if voided {
-        format!("no voided statement {id}")
+        "no voided statement with that id (readable with this credential)".into()
     } else {
-        format!("no statement {id}")
+        "no statement with that id (readable with this credential)".into()
     })
 }
 
@@ -68,10 +67,11 @@ pub(super) async fn check_voiding(
             None => false,
         };
         if !owned {
-            return Err(ApiError::Forbidden(format!(
-                "statement {target} cannot be voided with this credential: it may void only \
-                 statements it sent (scope statements/read/mine)"
-            )));
+            return Err(ApiError::Forbidden(
+                "this credential may void only statements it sent \
+                 (scope statements/read/mine)"
+                    .into(),
+            ));
         }
     }
     Ok(())

@@ -12,7 +12,7 @@ use crate::auth::{Principal, ReadAccess};
 use crate::http::error::ApiError;
 use crate::http::params::{header_str, http_date, parse_query, version_of};
 use crate::http::{auth, multipart, set_header, AppState};
-use crate::store::StoredStatement;
+use crate::store::{Cursor, StatementPage, StoredStatement};
 use crate::xapi::format::{self, Format};
 use crate::xapi::XapiVersion;
 
@@ -53,11 +53,11 @@ pub(super) async fn get_inner(
                 .statement(id)
                 .await?
                 .filter(|s| s.voided == voided)
-                .ok_or_else(|| not_found(id, voided))?;
+                .ok_or_else(|| not_found(voided))?;
             let mut value: Value =
                 serde_json::from_str(&stored.json).map_err(|e| ApiError::Internal(e.into()))?;
             if !may_read(principal, &value) {
-                return Err(not_found(id, voided));
+                return Err(not_found(voided));
             }
             format::apply(&mut value, format, languages);
             let json = serde_json::to_string(&value).map_err(|e| ApiError::Internal(e.into()))?;
@@ -74,7 +74,10 @@ pub(super) async fn get_inner(
             if access == ReadAccess::OnlyMine {
                 query.authority_key = Some(principal.key.clone());
             }
-            let page = state.store.query(&query).await?;
+            let page = within_bytes(
+                state.store.query(&query).await?,
+                state.limits.max_page_bytes,
+            );
             let more = page.next.map(|c| more_link(&params, c)).unwrap_or_default();
             let newest = page.statements.iter().map(|s| s.stored_ms).max();
             let (json, values) =
@@ -86,6 +89,35 @@ pub(super) async fn get_inner(
             Ok(response)
         }
     }
+}
+
+/// Cuts `page` after the statements whose stored JSON fits in `max_bytes`
+/// (at least one is kept), so a page of large statements costs bounded
+/// memory whatever its `limit`; the `more` cursor continues after the last
+/// statement kept. Without a cursor the page held every match up to the
+/// query's snapshot, so the largest `seq` it holds bounds the rest.
+fn within_bytes(mut page: StatementPage, max_bytes: usize) -> StatementPage {
+    let mut total = 0usize;
+    let Some(cut) = page.statements.iter().position(|s| {
+        total = total.saturating_add(s.json.len());
+        total > max_bytes
+    }) else {
+        return page;
+    };
+    let keep = cut.max(1);
+    if keep >= page.statements.len() {
+        return page;
+    }
+    let snapshot_seq = page.next.map_or_else(
+        || page.statements.iter().map(|s| s.seq).max().unwrap_or(0),
+        |c| c.snapshot_seq,
+    );
+    page.statements.truncate(keep);
+    page.next = page.statements.last().map(|s| Cursor {
+        after_seq: s.seq,
+        snapshot_seq,
+    });
+    page
 }
 
 /// The StatementResult JSON; `exact` pages are assembled from the stored

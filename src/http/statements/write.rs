@@ -26,7 +26,7 @@ pub(super) async fn put_statements(
         .await
         .map_err(|e| rejected(&state, e))?;
     let params = parse_query(req.query_string()).map_err(|e| rejected(&state, e))?;
-    let body = read_limited(payload, state.limits.max_body_bytes)
+    let body = read_limited(payload, &state.limits)
         .await
         .map_err(|e| rejected(&state, e))?;
     let content_type = header_str(&req, "Content-Type")
@@ -87,13 +87,25 @@ pub(super) async fn post_statements(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let params = parse_query(req.query_string())?;
-    let body = read_limited(payload, state.limits.max_body_bytes)
-        .await
-        .map_err(|e| rejected(&state, e))?;
     if params.iter().any(|(k, _)| k == "method") {
+        // The 1.0.3 alternate request syntax may carry its credentials in
+        // the form body: when the header has them, they are checked first.
+        if let Some(authorization) = header_str(&req, "Authorization") {
+            auth::authenticate(&state, Some(authorization))
+                .await
+                .map_err(|e| rejected(&state, e))?;
+        }
+        let body = read_limited(payload, &state.limits)
+            .await
+            .map_err(|e| rejected(&state, e))?;
         return alternate_syntax(&req, &state, &params, body).await;
     }
+    // Credentials before the body: an unauthenticated client never makes
+    // the server read (or buffer) what it sends.
     let principal = auth::authenticate(&state, header_str(&req, "Authorization"))
+        .await
+        .map_err(|e| rejected(&state, e))?;
+    let body = read_limited(payload, &state.limits)
         .await
         .map_err(|e| rejected(&state, e))?;
     if let Some((name, _)) = params.first() {
