@@ -13,6 +13,10 @@ pub fn from_slice(bytes: &[u8]) -> Result<Value, serde_json::Error> {
 
 struct Strict(Value);
 
+/// The key under which serde_json (feature `arbitrary_precision`) passes a
+/// number's text through `deserialize_any`.
+const NUMBER_TOKEN: &str = "$serde_json::private::Number";
+
 impl<'de> Deserialize<'de> for Strict {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Strict, D::Error> {
         d.deserialize_any(StrictVisitor).map(Strict)
@@ -62,6 +66,14 @@ impl<'de> Visitor<'de> for StrictVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Value, A::Error> {
         let mut map = Map::new();
         while let Some(key) = access.next_key::<String>()? {
+            // With `arbitrary_precision`, serde_json hands a number over as
+            // a one-entry map holding its text: kept as sent, so that
+            // `format=exact` returns it unchanged.
+            if map.is_empty() && key == NUMBER_TOKEN {
+                let text: String = access.next_value()?;
+                let number = text.parse::<serde_json::Number>().map_err(de::Error::custom)?;
+                return Ok(Value::Number(number));
+            }
             let Strict(value) = access.next_value()?;
             if map.contains_key(&key) {
                 return Err(de::Error::custom(format!("duplicate property {key:?}")));
@@ -83,6 +95,19 @@ mod tests {
             from_slice(text).unwrap(),
             serde_json::from_slice::<Value>(text).unwrap()
         );
+    }
+
+    #[test]
+    fn numbers_keep_the_text_they_were_sent_in() {
+        let text = br#"{"big":12345678901234567890123,"neg":-0,"frac":0.10,"exp":1.5e300}"#;
+        let value = from_slice(text).unwrap();
+        // Digits and signs as sent; serde_json spells a positive exponent
+        // with its sign.
+        assert_eq!(
+            serde_json::to_string(&value).unwrap(),
+            r#"{"big":12345678901234567890123,"neg":-0,"frac":0.10,"exp":1.5e+300}"#
+        );
+        assert_eq!(value["frac"].as_f64(), Some(0.1));
     }
 
     #[test]

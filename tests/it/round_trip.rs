@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use crate::helpers::Cli;
+use crate::helpers::{Cli, Spawn};
 
 /// Statement text as a client would send it: numbers and strings at the
 /// edges of what JSON and xAPI allow.
@@ -74,4 +74,26 @@ fn export_import_export_of_hostile_values_is_byte_identical() {
         export_without_stored(&first),
         export_without_stored(&second)
     );
+}
+
+#[test]
+fn format_exact_returns_numbers_as_they_were_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = Spawn::new(dir.path()).in_process();
+    let sent: serde_json::Value = serde_json::from_str(HOSTILE[2]).unwrap();
+    let ids = app.post_statements(&sent);
+    let (status, body) = app.get_text(&format!(
+        "/xapi/statements?statementId={}&format=exact",
+        ids[0]
+    ));
+    assert_eq!(status, 200, "{body}");
+    for number in [
+        r#""raw":12345678901234567890123"#,
+        r#""min":-0,"#,
+        r#""scaled":-0.0"#,
+        "18446744073709551615]",
+        "-6.290552831369366e-269",
+    ] {
+        assert!(body.contains(number), "{number} is not as sent in {body}");
+    }
 }
