@@ -131,7 +131,7 @@ fi
 (cd clients/tincanjs && npm ci --silent --no-audit --no-fund)
 port=$(free_port)
 data=$(mktemp -d)
-secret=$(python3 -c 'import secrets; print(secrets.token_urlsafe(24))')
+secret=$(python3 -c 'import secrets; print(secrets.token_hex(24))')
 TRELLIS_LOG=warn TRELLIS_ADMIN_KEY=client-test TRELLIS_ADMIN_SECRET="$secret" \
   "$TRELLIS_BIN" serve --listen "127.0.0.1:$port" --data-dir "$data" --allow-profile-put-without-precondition &
 server=$!
@@ -162,7 +162,7 @@ CHROMIUM=/usr/bin/chromium SCREENSHOTS="$target_dir/dashboard-screenshots" \
 step "metric names used by deploy/ exist in a running server's /metrics"
 # A simulated school gives every CX gauge a value (a gauge with no data,
 # such as NPS before any survey answer, is not exported).
-"$TRELLIS_BIN" simulate --endpoint "http://127.0.0.1:$port/xapi/" --user client-test --password "$secret" \
+"$TRELLIS_BIN" simulate --endpoint "http://127.0.0.1:$port/xapi/" --user client-test --password="$secret" \
   --learners 60 --days 60 --seed 7 --quiet
 for _ in $(seq 100); do
   curl -sf "http://127.0.0.1:$port/metrics" -o "$data/metrics.txt" &&
