@@ -12,15 +12,16 @@
 //! - `telemetry`: logging (pretty or JSON lines).
 //! - `store`: the `Store` trait, its contract suite, the SQLite backend and
 //!   the MongoDB backend (`store::mongo`).
-//! - `auth`: credentials, scopes and secret hashing.
+//! - `auth`: credentials, scopes, secret hashing and failure throttling.
 //! - `ingest`: a submission's statements checked into the batch the store
 //!   takes (ids, authority, duplicates, attachments, signatures); used by
 //!   the Statement Resource and `import` alike. No HTTP.
 //! - `cx`: learner-experience metrics: facts from the statement log, the
-//!   aggregator that keeps them, the metrics and their Prometheus exporter.
+//!   compact state and its snapshots, the aggregator that keeps them, the
+//!   metrics and their Prometheus exporter.
 //! - `transfer`: `import` / `export` of statement files through the store.
-//! - `http`: the xAPI resources, the analytics API, error mapping, request
-//!   plumbing, and the server's settings.
+//! - `http`: the xAPI resources, the analytics API, the web dashboard,
+//!   error mapping, request plumbing, and the server's settings.
 //! - `config`: the layered configuration (defaults, TOML file, `TRELLIS_*`
 //!   variables, flags) that combines every subsystem's settings.
 //! - `cli`: the command line (clap).

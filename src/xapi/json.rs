@@ -71,7 +71,9 @@ impl<'de> Visitor<'de> for StrictVisitor {
             // `format=exact` returns it unchanged.
             if map.is_empty() && key == NUMBER_TOKEN {
                 let text: String = access.next_value()?;
-                let number = text.parse::<serde_json::Number>().map_err(de::Error::custom)?;
+                let number = text
+                    .parse::<serde_json::Number>()
+                    .map_err(de::Error::custom)?;
                 return Ok(Value::Number(number));
             }
             let Strict(value) = access.next_value()?;
