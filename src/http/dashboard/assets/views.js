@@ -101,9 +101,12 @@ const overview = {
     } else tiles.push(tile("At risk", "at_risk", null, "–", failed(risk)));
     if (revenue.ok) {
       const cs = revenue.v.currencies || [];
-      tiles.push(tile("Revenue", "revenue", cs.map((c) => `${c.currency}:${c.revenue}`).join(","),
-        cs.length ? cs.map((c) => `${c.currency} ${fmt.money(c.revenue)}`).join(" · ") : "none yet",
-        cs.length ? el("span", { class: "trend" }, cs.map((c) => `${c.currency} repeat ${fmt.pct(c.repeat_rate)}`).join(" · ")) : null));
+      const t = tile("Revenue", "revenue", cs.map((c) => `${c.currency}:${c.revenue}`).join(","),
+        cs.length ? cs.map((c) => `${c.currency} ${fmt.money(c.revenue)}`).join("\n") : "none yet",
+        cs.length ? el("span", { class: "trend" }, cs.map((c) => `${c.currency} repeat ${fmt.pct(c.repeat_rate)}`).join(" · ")) : null);
+      // One line per currency, smaller, when a school sells in several.
+      if (cs.length > 1) t.classList.add("multi");
+      tiles.push(t);
     } else tiles.push(tile("Revenue", "revenue", null, "–", failed(revenue)));
     const grid = el("div", { class: "tiles" }, tiles);
     if (ret.ok && !ret.v.learners) {
