@@ -5,10 +5,10 @@
 //!
 //! - `assets`: the compiled-in files and the security headers.
 //! - `session`: the session store and cookie.
-//! - `activities`: `GET /analytics/v1/activities`, the scopes the analytics
-//!   know with their canonical names, for the scope picker.
+//!
+//! The scope picker lists Activities from `GET /analytics/v1/activities`
+//! (`http::analytics`).
 
-pub mod activities;
 pub mod assets;
 pub mod session;
 
@@ -35,10 +35,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(current))
                 .route(web::post().to(sign_in))
                 .route(web::delete().to(sign_out)),
-        )
-        .route(
-            "/analytics/v1/activities",
-            web::get().to(activities::get_activities),
         );
 }
 

@@ -237,7 +237,12 @@ async fn the_cookie_is_secure_when_the_public_url_is_https() {
 #[actix_web::test]
 async fn the_activity_list_needs_read_access_like_any_analytics_endpoint() {
     let f = fixture("http://test");
-    let app = test::init_service(App::new().app_data(f.state.clone()).configure(configure)).await;
+    let app = test::init_service(
+        App::new()
+            .app_data(f.state.clone())
+            .configure(crate::http::analytics::configure),
+    )
+    .await;
     let res = test::call_service(
         &app,
         test::TestRequest::get()

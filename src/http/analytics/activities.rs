@@ -7,16 +7,12 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
-use super::super::auth::authenticate_request;
-use super::super::error::ApiError;
-use super::super::params::{param_map, parse_query};
-use super::super::AppState;
-use crate::auth::ReadAccess;
+use super::{compute, Params, MAX_LIMIT};
 use crate::cx::metrics::activity_scopes;
-use crate::cx::period::parse_rfc3339;
+use crate::http::error::ApiError;
+use crate::http::AppState;
 
 const DEFAULT_LIMIT: usize = 100;
-const MAX_LIMIT: usize = 1000;
 
 /// The display name of a definition: its `en-US`, `en`, else first
 /// language entry.
@@ -34,45 +30,25 @@ pub async fn get_activities(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let principal = authenticate_request(&state, &req).await?;
-    if principal.statement_read_access() != ReadAccess::Everything {
-        return Err(ApiError::Forbidden(
-            "analytics need the scope statements/read, all/read or all".into(),
+    let p = Params::read(&req, &state, &["limit"]).await?;
+    if p.get("activity").is_some() {
+        return Err(ApiError::bad_param(
+            "activity",
+            "the activity list takes no activity: it lists them all",
         ));
     }
-    if !state.cx.is_loaded() {
-        return Err(ApiError::Unavailable(
-            "the analytics state is still loading; retry shortly".into(),
-        ));
-    }
-    let pairs = parse_query(req.query_string())?;
-    let params = param_map(&pairs, |name| name == "limit" || name == "as_of")?;
-    let limit = match params.get("limit") {
+    let as_of = p.as_of()?;
+    let limit = match p.number("limit", MAX_LIMIT)? {
         None => DEFAULT_LIMIT,
-        Some(v) => v
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=MAX_LIMIT).contains(n))
-            .ok_or_else(|| {
-                ApiError::bad_param("limit", format!("limit must be 1 to {MAX_LIMIT}"))
-            })?,
+        Some(0) => {
+            return Err(ApiError::bad_param(
+                "limit",
+                format!("limit must be 1 to {MAX_LIMIT}"),
+            ))
+        }
+        Some(n) => n,
     };
-    // Event times in the analytics state are microseconds.
-    let as_of = match params.get("as_of") {
-        None => chrono::Utc::now().timestamp_micros(),
-        Some(v) => parse_rfc3339(v).ok_or_else(|| {
-            ApiError::bad_param(
-                "as_of",
-                format!("as_of must be an RFC 3339 time, not {v:?}"),
-            )
-        })?,
-    };
-    // Computed from the latest snapshot on the blocking pool, as every
-    // analytics answer is.
-    let snapshot = state.cx.snapshot();
-    let ranked = web::block(move || activity_scopes(&snapshot.state, as_of))
-        .await
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("analytics computation: {e}")))?;
+    let ranked = compute(&state, move |s| activity_scopes(s, as_of)).await?;
     let mut activities = Vec::with_capacity(ranked.len());
     for (id, enrolled) in ranked.into_iter().take(limit) {
         let definition = state.store.activity_definition(&id).await?;

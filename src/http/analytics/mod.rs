@@ -9,6 +9,8 @@
 //! aggregator needs, and never occupies an executor thread while it
 //! computes.
 
+mod activities;
+
 use std::collections::HashMap;
 
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -48,7 +50,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/journey", web::get().to(get_journey))
             .route("/funnel", web::get().to(get_funnel))
             .route("/experiment", web::get().to(get_experiment))
-            .route("/revenue", web::get().to(get_revenue)),
+            .route("/revenue", web::get().to(get_revenue))
+            .route("/activities", web::get().to(activities::get_activities)),
     );
 }
 
