@@ -15,7 +15,7 @@ use actix_web::dev::Server;
 use actix_web::{web, App, HttpServer};
 use anyhow::Context as _;
 
-use crate::auth::{create_credential, Authenticator, Scope};
+use crate::auth::{create_credential, Scope};
 use crate::config::Settings;
 use crate::cx::aggregator::Aggregator;
 use crate::cx::exporter::CxCollector;
@@ -111,14 +111,14 @@ impl Application {
             .with_context(|| format!("binding {}", settings.http.listen))?;
         let address = listener.local_addr()?;
         let state = web::Data::new(AppState {
-            authenticator: Authenticator::new(store.clone()),
-            store: store.clone(),
-            limits: settings.http.limits.clone(),
-            public_url: settings.http.public_url_or(address),
-            declared_versions: Default::default(),
             metrics: metrics.clone(),
             health: health.clone(),
             cx: cx.clone(),
+            ..AppState::new(
+                store.clone(),
+                settings.http.limits.clone(),
+                settings.http.public_url_or(address),
+            )?
         });
         let grace = settings.shutdown.timeout;
         let server = HttpServer::new(move || {

@@ -53,6 +53,29 @@ pub struct AppState {
     pub cx: Arc<crate::cx::Cx>,
 }
 
+impl AppState {
+    /// The state of one server over `store`: the credentials it holds, the
+    /// given limits, and its own metrics, health and (empty) CX state.
+    /// `startup` replaces the last three with the ones it wires up; tests
+    /// use it as it is.
+    pub fn new(
+        store: Arc<dyn Store>,
+        limits: Limits,
+        public_url: impl Into<String>,
+    ) -> Result<AppState, prometheus::Error> {
+        Ok(AppState {
+            authenticator: Authenticator::new(store.clone()),
+            store,
+            limits,
+            public_url: public_url.into(),
+            declared_versions: DeclaredVersions::default(),
+            metrics: Metrics::new()?,
+            health: Health::new(),
+            cx: Arc::new(crate::cx::Cx::new(crate::cx::Settings::default())),
+        })
+    }
+}
+
 /// Bounded memory of the xAPI version each credential key last declared.
 #[derive(Default)]
 pub struct DeclaredVersions(std::sync::Mutex<std::collections::HashMap<String, XapiVersion>>);

@@ -61,10 +61,8 @@ mod tests {
     use actix_web::{test, App};
 
     use super::*;
-    use crate::auth::Authenticator;
     use crate::health::{probe, Health};
     use crate::http::Limits;
-    use crate::metrics::Metrics;
     use crate::store::faulty::FaultyStore;
     use crate::store::sqlite::SqliteStore;
     use crate::store::Store;
@@ -78,19 +76,18 @@ mod tests {
         let health = Health::new();
         health.report("migrations", true, "done");
         let state = web::Data::new(AppState {
-            authenticator: Authenticator::new(store.clone()),
-            store: store.clone(),
-            limits: Limits {
-                max_body_bytes: 1 << 20,
-                max_batch: 10,
-                max_page: 10,
-                ..Limits::default()
-            },
-            public_url: "http://test".into(),
-            declared_versions: Default::default(),
-            metrics: Metrics::new().unwrap(),
             health: health.clone(),
-            cx: Arc::new(crate::cx::Cx::new(Default::default())),
+            ..AppState::new(
+                store.clone(),
+                Limits {
+                    max_body_bytes: 1 << 20,
+                    max_batch: 10,
+                    max_page: 10,
+                    ..Limits::default()
+                },
+                "http://test",
+            )
+            .unwrap()
         });
         let app = test::init_service(App::new().app_data(state.clone()).configure(configure)).await;
         let get = |path: &'static str| test::TestRequest::get().uri(path).to_request();

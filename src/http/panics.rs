@@ -72,8 +72,6 @@ mod tests {
     use actix_web::{test, App};
 
     use super::*;
-    use crate::auth::Authenticator;
-    use crate::health::Health;
     use crate::http::observe::{observe, REQUEST_ID_HEADER};
     use crate::http::Limits;
     use crate::metrics::Metrics;
@@ -93,14 +91,8 @@ mod tests {
         let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path()).unwrap());
         let metrics = Metrics::new().unwrap();
         let state = web::Data::new(AppState {
-            authenticator: Authenticator::new(store.clone()),
-            store,
-            limits: Limits::default(),
-            public_url: "http://test".into(),
-            declared_versions: Default::default(),
             metrics: metrics.clone(),
-            health: Health::new(),
-            cx: Arc::new(crate::cx::Cx::new(Default::default())),
+            ..AppState::new(store, Limits::default(), "http://test").unwrap()
         });
         let (logs, _guard) = crate::telemetry::Captured::start();
         let app = test::init_service(

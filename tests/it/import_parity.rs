@@ -12,10 +12,8 @@ use base64::Engine;
 use serde_json::Value;
 use uuid::Uuid;
 
-use trellis::auth::{create_credential, Authenticator, Scope};
-use trellis::health::Health;
+use trellis::auth::{create_credential, Scope};
 use trellis::http::{self, AppState, Limits};
-use trellis::metrics::Metrics;
 use trellis::store::sqlite::SqliteStore;
 use trellis::store::Store;
 use trellis::transfer::import::{import_authority, ImportOptions, Importer};
@@ -140,21 +138,14 @@ async fn posted(version: XapiVersion, bodies: &[String]) -> Vec<bool> {
     )
     .await
     .unwrap();
-    let state = web::Data::new(AppState {
-        authenticator: Authenticator::new(store.clone()),
-        store: store.clone(),
-        limits: Limits {
-            max_body_bytes: 1 << 20,
-            max_batch: 10,
-            max_page: 10,
-            ..Limits::default()
-        },
-        public_url: "http://lrs.example.com".into(),
-        declared_versions: Default::default(),
-        metrics: Metrics::new().unwrap(),
-        health: Health::new(),
-        cx: Arc::new(trellis::cx::Cx::new(Default::default())),
-    });
+    let limits = Limits {
+        max_body_bytes: 1 << 20,
+        max_batch: 10,
+        max_page: 10,
+        ..Limits::default()
+    };
+    let state = AppState::new(store.clone(), limits, "http://lrs.example.com").unwrap();
+    let state = web::Data::new(state);
     let app = init_service(App::new().app_data(state).configure(http::configure)).await;
     let auth = format!("Basic {}", STANDARD.encode(format!("{KEY}:{SECRET}")));
     let mut verdicts = Vec::new();

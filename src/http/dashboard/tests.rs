@@ -8,10 +8,8 @@ use actix_web::dev::{Service, ServiceResponse};
 use actix_web::{test, web, App};
 use serde_json::json;
 
-use crate::auth::{create_credential, Authenticator, Scope};
-use crate::health::Health;
+use crate::auth::{create_credential, Scope};
 use crate::http::{configure, AppState, Limits};
-use crate::metrics::Metrics;
 use crate::store::sqlite::SqliteStore;
 use crate::store::Store;
 
@@ -24,21 +22,13 @@ struct Fixture {
 fn fixture(public_url: &str) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path()).unwrap());
-    let state = web::Data::new(AppState {
-        authenticator: Authenticator::new(store.clone()),
-        store: store.clone(),
-        limits: Limits {
-            max_body_bytes: 1 << 20,
-            max_batch: 10,
-            max_page: 10,
-            ..Limits::default()
-        },
-        public_url: public_url.into(),
-        declared_versions: Default::default(),
-        metrics: Metrics::new().unwrap(),
-        health: Health::new(),
-        cx: Arc::new(crate::cx::Cx::new(Default::default())),
-    });
+    let limits = Limits {
+        max_body_bytes: 1 << 20,
+        max_batch: 10,
+        max_page: 10,
+        ..Limits::default()
+    };
+    let state = web::Data::new(AppState::new(store.clone(), limits, public_url).unwrap());
     Fixture {
         _dir: dir,
         store,
