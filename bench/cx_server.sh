@@ -23,7 +23,7 @@ runs=${RUNS:-3}
 key=bench; secret=bench-secret-123
 target=${CARGO_TARGET_DIR:-target}
 if [ -z "${NO_BUILD:-}" ]; then
-  flock /tmp/trellis-cargo.lock cargo build --release --bin trellis --example cx_bench
+  cargo build --release --bin trellis --example cx_bench
 fi
 bin=$target/release/trellis
 harness=$target/release/examples/cx_bench

@@ -569,5 +569,18 @@ def raw_http(origin: str, method: str, target: str, headers: dict[str, str], bod
     return status, hdrs, rest
 
 
+def assert_head_like_get(get: tuple[int, dict[str, str], bytes], head: tuple[int, dict[str, str], bytes],
+                         headers: Iterable[str] = ("content-type", "x-experience-api-version")) -> None:
+    """XAPI-00125, XAPI-00126: HEAD is answered like GET (the status and the named headers), with
+    no message body where GET had one. Takes two `raw_http` answers."""
+    (g_status, g_headers, g_body), (h_status, h_headers, h_body) = get, head
+    assert h_status == g_status, f"HEAD {h_status} vs GET {g_status}"
+    assert h_body == b"", f"HEAD returned a body: {h_body[:200]!r}"
+    assert g_body, "GET should have had a body to omit"
+    for name in headers:
+        assert h_headers.get(name) == g_headers.get(name), (
+            f"header {name}: HEAD {h_headers.get(name)!r} vs GET {g_headers.get(name)!r}")
+
+
 def basic_auth_header(key: str, secret: str) -> str:
     return "Basic " + base64.b64encode(f"{key}:{secret}".encode("utf-8")).decode("ascii")

@@ -26,7 +26,33 @@ step() { printf '\n==> %s\n' "$*"; }
 cleanups=()
 cleanup() { for c in "${cleanups[@]}"; do eval "$c"; done; }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# Servers start on port 0 and announce the address they bound in their log
+# (no free port is picked ahead of time: another process could take it).
+# Prints group 1 of REGEX's first match in LOG; fails if PID exits first or
+# after 60 s.
+announced_address() {  # LOG REGEX PID
+  python3 - "$@" <<'PY'
+import os, re, sys, time
+log, pattern, pid = sys.argv[1], re.compile(sys.argv[2]), int(sys.argv[3])
+deadline = time.monotonic() + 60
+while True:
+    try:
+        text = re.sub(r"\x1b\[[0-9;]*m", "", open(log, errors="replace").read())
+    except FileNotFoundError:
+        text = ""
+    match = pattern.search(text)
+    if match:
+        print(match.group(1))
+        sys.exit(0)
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        sys.exit(f"the server (pid {pid}) exited before it announced its address:\n{text[-3000:]}")
+    if time.monotonic() > deadline:
+        sys.exit(f"no address in {log} after 60 s:\n{text[-3000:]}")
+    time.sleep(0.1)
+PY
+}
 
 step "MongoDB-wire test server (SecantusDB)"
 # The MongoDB backend is tested against a real MongoDB-wire server. Point
@@ -45,25 +71,13 @@ export TRELLIS_TEST_MONGODB_SERVER="${TRELLIS_TEST_MONGODB_SERVER:-$mongo_venv/b
 # never killed and runs without it, for speed.
 export TRELLIS_TEST_MONGODB_SERVER_ARGS="${TRELLIS_TEST_MONGODB_SERVER_ARGS---sync-on-commit}"
 if [ -z "${TRELLIS_TEST_MONGODB_URI:-}" ]; then
-  mongo_port=$(free_port)
   mongo_dir=$(mktemp -d)
-  "$TRELLIS_TEST_MONGODB_SERVER" --host 127.0.0.1 --port "$mongo_port" --storage-path "$mongo_dir" \
+  "$TRELLIS_TEST_MONGODB_SERVER" --host 127.0.0.1 --port 0 --storage-path "$mongo_dir" \
     >"$mongo_dir.log" 2>&1 &
   mongo_pid=$!
   cleanups+=("kill $mongo_pid 2>/dev/null; wait $mongo_pid 2>/dev/null; rm -rf '$mongo_dir' '$mongo_dir.log'")
-  python3 - "$mongo_port" <<'PY'
-import socket, sys, time
-deadline = time.time() + 60
-while True:
-    try:
-        socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=1).close()
-        break
-    except OSError:
-        if time.time() > deadline:
-            sys.exit("the MongoDB-wire server did not start")
-        time.sleep(0.2)
-PY
-  export TRELLIS_TEST_MONGODB_URI="mongodb://127.0.0.1:$mongo_port"
+  mongo_address=$(announced_address "$mongo_dir.log" 'listening on (\S+:\d+)' "$mongo_pid")
+  export TRELLIS_TEST_MONGODB_URI="mongodb://$mongo_address"
 fi
 echo "MongoDB tests use $TRELLIS_TEST_MONGODB_URI"
 
@@ -132,19 +146,16 @@ if ! command -v npm >/dev/null 2>&1; then
 fi
 (cd clients/xapi-js && npm ci --silent --no-audit --no-fund)
 (cd clients/tincanjs && npm ci --silent --no-audit --no-fund)
-port=$(free_port)
 data=$(mktemp -d)
 secret=$(python3 -c 'import secrets; print(secrets.token_hex(24))')
-TRELLIS_LOG=warn TRELLIS_ADMIN_KEY=client-test TRELLIS_ADMIN_SECRET="$secret" \
-  "$TRELLIS_BIN" serve --listen "127.0.0.1:$port" --data-dir "$data" --allow-profile-put-without-precondition &
+TRELLIS_ADMIN_KEY=client-test TRELLIS_ADMIN_SECRET="$secret" \
+  "$TRELLIS_BIN" serve --listen 127.0.0.1:0 --data-dir "$data" --allow-profile-put-without-precondition \
+  >"$data.log" 2>&1 &
 server=$!
-cleanups+=("kill $server 2>/dev/null; rm -rf '$data'")
-for _ in $(seq 100); do
-  curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break
-  sleep 0.1
-done
-(cd clients/xapi-js && TRELLIS_URL="http://127.0.0.1:$port" TRELLIS_KEY=client-test TRELLIS_SECRET="$secret" node --test test.mjs)
-(cd clients/tincanjs && TRELLIS_URL="http://127.0.0.1:$port" TRELLIS_KEY=client-test TRELLIS_SECRET="$secret" node --test test.mjs)
+cleanups+=("kill $server 2>/dev/null; rm -rf '$data' '$data.log'")
+address=$(announced_address "$data.log" 'address\W+(127\.0\.0\.1:\d+)' "$server")
+(cd clients/xapi-js && TRELLIS_URL="http://$address" TRELLIS_KEY=client-test TRELLIS_SECRET="$secret" node --test test.mjs)
+(cd clients/tincanjs && TRELLIS_URL="http://$address" TRELLIS_KEY=client-test TRELLIS_SECRET="$secret" node --test test.mjs)
 
 step "dashboard in a real browser (system Chromium driven by Playwright)"
 # Starts its own server, fills it with the simulator, signs in and checks
@@ -165,11 +176,11 @@ CHROMIUM=/usr/bin/chromium SCREENSHOTS="$target_dir/dashboard-screenshots" \
 step "metric names used by deploy/ exist in a running server's /metrics"
 # A simulated school gives every CX gauge a value (a gauge with no data,
 # such as NPS before any survey answer, is not exported).
-"$TRELLIS_BIN" simulate --endpoint "http://127.0.0.1:$port/xapi/" --user client-test --password="$secret" \
+"$TRELLIS_BIN" simulate --endpoint "http://$address/xapi/" --user client-test --password="$secret" \
   --learners 60 --days 60 --seed 7 --quiet
 for _ in $(seq 100); do
-  curl -sf "http://127.0.0.1:$port/metrics" -o "$data/metrics.txt" &&
+  curl -sf "http://$address/metrics" -o "$data/metrics.txt" &&
     grep -q '^trellis_cx_nps_score' "$data/metrics.txt" && break
   sleep 0.2
 done
-"$deploy_venv/bin/python" deploy/tests/check_deploy.py metrics --url "http://127.0.0.1:$port/metrics"
+"$deploy_venv/bin/python" deploy/tests/check_deploy.py metrics --url "http://$address/metrics"

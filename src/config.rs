@@ -14,7 +14,6 @@ use anyhow::Context as _;
 use clap::Args;
 use serde::Deserialize;
 
-use crate::cx::metrics::SurveyKind;
 use crate::store::mongo::MongoSettings;
 use crate::store::sqlite::SqliteSettings;
 use crate::store::StoreSettings;
@@ -145,13 +144,8 @@ fn comma_list(s: &str) -> Vec<String> {
 /// The CX settings: defaults, then the `[analytics]` table, then flags.
 fn analytics_settings(file: FileAnalytics, serve: &ServeArgs) -> anyhow::Result<cx::Settings> {
     let d = cx::Settings::default();
-    let mut survey_types = BTreeMap::new();
-    for (activity_type, kind) in file.survey_types.unwrap_or_default() {
-        let kind = SurveyKind::parse(&kind).with_context(|| {
-            format!("analytics.survey_types: {kind:?} must be nps, csat or ces")
-        })?;
-        survey_types.insert(activity_type, kind);
-    }
+    let survey_types = cx::Settings::parse_survey_types(file.survey_types.unwrap_or_default())
+        .context("analytics")?;
     let settings = cx::Settings {
         completion_verbs: serve
             .analytics_completion_verbs
@@ -288,7 +282,7 @@ fn store_settings(args: &StoreArgs, file: &FileSettings) -> StoreSettings {
                 .data_dir
                 .clone()
                 .or_else(|| file.data_dir.clone())
-                .unwrap_or_else(|| "./trellis-data".into()),
+                .unwrap_or_else(|| SqliteSettings::default().data_dir),
         }),
     }
 }
@@ -302,6 +296,7 @@ fn read_file(path: &Path) -> anyhow::Result<FileSettings> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cx::metrics::SurveyKind;
 
     fn sqlite_in(dir: &str) -> StoreSettings {
         StoreSettings::Sqlite(SqliteSettings {

@@ -208,6 +208,7 @@ impl Aggregator {
 
     /// Reads `page` statements per step: tests use small pages to cross
     /// page boundaries.
+    #[cfg(test)]
     pub fn with_page(mut self, page: usize) -> Aggregator {
         self.page = page.max(1);
         self
@@ -215,6 +216,7 @@ impl Aggregator {
 
     /// Writes a snapshot once steps hold `facts` facts (and half as many
     /// as the state): tests use small numbers to exercise snapshots.
+    #[cfg(test)]
     pub fn with_compaction(mut self, facts: u64) -> Aggregator {
         self.compact_min = facts.max(1);
         self

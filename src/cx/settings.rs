@@ -45,6 +45,19 @@ impl Default for Settings {
 }
 
 impl Settings {
+    /// The `survey_types` table as written in a settings file (activity
+    /// type to `nps`, `csat` or `ces`).
+    pub fn parse_survey_types(
+        raw: BTreeMap<String, String>,
+    ) -> anyhow::Result<BTreeMap<String, SurveyKind>> {
+        raw.into_iter()
+            .map(|(activity_type, kind)| match SurveyKind::parse(&kind) {
+                Some(k) => Ok((activity_type, k)),
+                None => anyhow::bail!("survey_types: {kind:?} must be nps, csat or ces"),
+            })
+            .collect()
+    }
+
     /// Refuses thresholds a scaled score can never be compared with.
     pub fn validate(&self) -> anyhow::Result<()> {
         valid_threshold(self.competency_threshold, "competency_threshold")?;
@@ -71,6 +84,20 @@ mod tests {
     #[test]
     fn the_defaults_are_valid() {
         assert!(Settings::default().validate().is_ok());
+    }
+
+    #[test]
+    fn survey_types_parse_the_three_kinds_and_name_any_other() {
+        let raw = |k: &str| BTreeMap::from([("http://type".to_owned(), k.to_owned())]);
+        let parsed = Settings::parse_survey_types(raw("csat")).unwrap();
+        assert_eq!(parsed.get("http://type"), Some(&SurveyKind::Csat));
+        let message = Settings::parse_survey_types(raw("stars"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            message.contains("\"stars\" must be nps, csat or ces"),
+            "{message}"
+        );
     }
 
     #[test]

@@ -112,14 +112,6 @@ impl<T> Default for Run<T> {
 }
 
 impl<T: Clone + Ord> Run<T> {
-    /// A run of already sorted elements.
-    pub fn from_sorted(items: Vec<T>) -> Run<T> {
-        Run {
-            base: Arc::new(items),
-            tail: Vec::new(),
-        }
-    }
-
     pub fn len(&self) -> usize {
         self.base.len() + self.tail.len()
     }

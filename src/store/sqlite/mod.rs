@@ -51,6 +51,14 @@ pub struct SqliteSettings {
     pub data_dir: PathBuf,
 }
 
+impl Default for SqliteSettings {
+    fn default() -> SqliteSettings {
+        SqliteSettings {
+            data_dir: PathBuf::from("./trellis-data"),
+        }
+    }
+}
+
 pub struct SqliteStore {
     writer: Writer,
     index: Index,
