@@ -53,7 +53,8 @@ export const fmt = {
 export function sparkline(values, label) {
   const w = 120, h = 28;
   const pts = values.map((v, i) => [i, v]).filter(([, v]) => v !== null && v !== undefined);
-  const svg = svgEl("svg", { viewBox: `0 0 ${w} ${h}`, class: "spark", role: "img", "aria-label": label });
+  // Drawn from the left edge of its box, as the tile's text is.
+  const svg = svgEl("svg", { viewBox: `0 0 ${w} ${h}`, preserveAspectRatio: "xMinYMid meet", class: "spark", role: "img", "aria-label": label });
   if (pts.length < 2) return svg;
   const ys = pts.map(([, v]) => v);
   const lo = Math.min(...ys), hi = Math.max(...ys);
@@ -73,6 +74,13 @@ export function chartWidth(max = 760) {
   return Math.round(Math.max(300, Math.min(max, w || max)));
 }
 
+// The round step (1, 2, 2.5 or 5 times a power of ten) nearest above `raw`.
+function niceStep(raw) {
+  if (!(raw > 0)) return 1;
+  const p = 10 ** Math.floor(Math.log10(raw));
+  return p * [1, 2, 2.5, 5, 10].find((f) => f * p >= raw * (1 - 1e-9));
+}
+
 // A line chart: series = [{name, points: [[x (ms or number), y], ...]}].
 // opts: {yFormat, xFormat, yMin, yMax, label, bars: bool, xTicks: [x...],
 // xFromValues: bool (the x axis spans only points that have a value, for
@@ -87,14 +95,23 @@ export function lineChart(series, opts = {}) {
   const xs = opts.xFromValues ? all.map((p) => p[0]) : series.flatMap((s) => s.points.map((p) => p[0]));
   const ys = all.map((p) => p[1]);
   const x0 = Math.min(...xs), x1 = Math.max(...xs);
-  const y0 = opts.yMin ?? Math.min(0, ...ys), y1 = opts.yMax ?? (Math.max(...ys) || 1);
+  // Without a given top the axis ends on round values (12.50, not 12.38);
+  // counts (the default format) step by whole numbers.
+  let y0 = opts.yMin ?? Math.min(0, ...ys), y1 = opts.yMax ?? (Math.max(...ys) || 1);
+  let step = (y1 - y0) / 4;
+  if (opts.yMax === undefined) {
+    step = niceStep((y1 - y0) / 4);
+    if (!opts.yFormat) step = Math.max(1, step);
+    if (opts.yMin === undefined) y0 = Math.floor(y0 / step) * step;
+    y1 = y0 + Math.max(1, Math.ceil((y1 - y0) / step - 1e-9)) * step;
+  }
   // A lone x value sits in the middle rather than on the left edge.
   const X = (x) => (x1 === x0 ? (m.l + w - m.r) / 2 : m.l + ((x - x0) / (x1 - x0)) * (w - m.l - m.r));
   const Y = (y) => h - m.b - ((y - y0) / (y1 - y0 || 1)) * (h - m.t - m.b);
   const yf = opts.yFormat || ((v) => fmt.num(v, 0));
   const xf = opts.xFormat || ((v) => new Date(v).toISOString().slice(5, 10));
-  for (let i = 0; i <= 4; i++) {
-    const v = y0 + ((y1 - y0) * i) / 4;
+  for (let i = 0, n = Math.round((y1 - y0) / step); i <= n; i++) {
+    const v = y0 + step * i;
     svg.append(svgEl("line", { x1: m.l, x2: w - m.r, y1: Y(v), y2: Y(v), class: "grid" }));
     svg.append(svgEl("text", { x: m.l - 6, y: Y(v) + 4, "text-anchor": "end", class: "axis" }, document.createTextNode(yf(v))));
   }

@@ -56,6 +56,10 @@ function asOfMinus(ctx, days) {
   return new Date(base - days * DAY).toISOString();
 }
 
+// The values from the first non-zero one on: the periods before a
+// school's first statement say nothing about its trend.
+const sinceFirst = (values) => values.slice(Math.max(0, values.findIndex((v) => v > 0)));
+
 // Net revenue per currency in each of the last `weeks` weeks (oldest
 // first, the last one ending at as_of). The revenue endpoint has no
 // periods; its totals as of the week boundaries differ by each week's
@@ -98,9 +102,9 @@ const overview = {
       const series = act.v.periods.map((p) => p.active_learners);
       tiles.push(tile("Daily active (DAU)", "dau", act.v.dau, fmt.int(act.v.dau), sparkline(series, "daily active learners, last 30 days")));
       tiles.push(tile("Weekly active (WAU)", "wau", act.v.wau, fmt.int(act.v.wau),
-        weeks.ok ? sparkline(weeks.v.periods.map((p) => p.active_learners), "active learners per calendar week, last 12 weeks (the latest so far)") : null));
+        weeks.ok ? sparkline(sinceFirst(weeks.v.periods.map((p) => p.active_learners)), "active learners per calendar week, last 12 weeks (the latest so far)") : null));
       tiles.push(tile("Monthly active (MAU)", "mau", act.v.mau, fmt.int(act.v.mau),
-        months.ok ? sparkline(months.v.periods.map((p) => p.active_learners), "active learners per calendar month, last 12 months (the latest so far)") : null));
+        months.ok ? sparkline(sinceFirst(months.v.periods.map((p) => p.active_learners)), "active learners per calendar month, last 12 months (the latest so far)") : null));
     } else tiles.push(tile("Active learners", "dau", null, "–", failed(act)));
     if (completion && completion.ok) {
       const c = completion.v;
@@ -125,11 +129,12 @@ const overview = {
       const t = tile("Revenue", "revenue", cs.map((c) => `${c.currency}:${c.revenue}`).join(","),
         cs.length ? cs.map((c) => `${c.currency} ${fmt.money(c.revenue)}`).join("\n") : "none yet",
         cs.length ? [
+          weekly ? el("span", { class: "trend" }, `Net per week (last ${weekly.length})`) : null,
           weekly ? el("ul", { class: "spark-list" }, cs.map((c) => {
             const series = weekly.map((w) => w[c.currency] || 0);
             return el("li", {}, el("span", { class: "spark-key" }, c.currency),
               sparkline(series, `net ${c.currency} revenue per week, last ${series.length} weeks`),
-              el("span", { class: "trend" }, `${fmt.money(series[series.length - 1])} this week`));
+              el("span", { class: "spark-last", title: "this week" }, fmt.money(series[series.length - 1])));
           })) : null,
           el("span", { class: "trend" }, cs.map((c) => `${c.currency} repeat ${fmt.pct(c.repeat_rate)}`).join(" · ")),
         ] : null);

@@ -204,13 +204,14 @@ function ltvChart(c) {
   const days = [...new Set(shown.flatMap(reached))].sort((x, y) => x - y);
   const young = shown.filter((k) => Math.max(...reached(k)) < days[days.length - 1]);
   const newest = shown[shown.length - 1];
+  const dots = shown.filter((k) => reached(k).length === 1).length;
   return el("div", {},
     el("h4", {}, "Lifetime value per learner by enrolment cohort (x: days since enrolment)"),
     legend(shown.map((k) => fmt.date(k.start))),
     lineChart(shown.map((k) => ({ name: fmt.date(k.start), points: k.points.map((p) => [p.day, p.ltv]) })),
       { xFormat: (d) => String(Math.round(d)), xTicks: days, xFromValues: true, yFormat: fmt.money, label: `LTV curves in ${c.currency}` }),
     young.length ? el("p", { class: "muted", "data-state": "young-cohorts" },
-      `${young.length} of ${shown.length} cohorts are too young for the later days: a day appears once some of a cohort's learners have been enrolled that long (the ${fmt.date(newest.start)} cohort reaches day ${Math.max(...reached(newest))}). A cohort with a single day is a dot.`) : null);
+      `${young.length} of ${shown.length} cohorts are too young for the later days: a day appears once some of a cohort's learners have been enrolled that long (the ${fmt.date(newest.start)} cohort reaches day ${Math.max(...reached(newest))}).${dots ? ` ${dots === 1 ? "One cohort has" : `${dots} cohorts have`} a single day so far, shown as a dot.` : ""}`) : null);
 }
 
 export const revenue = {
