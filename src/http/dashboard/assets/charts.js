@@ -53,7 +53,8 @@ export const fmt = {
 export function sparkline(values, label) {
   const w = 120, h = 28;
   const pts = values.map((v, i) => [i, v]).filter(([, v]) => v !== null && v !== undefined);
-  const svg = svgEl("svg", { viewBox: `0 0 ${w} ${h}`, class: "spark", role: "img", "aria-label": label });
+  // Drawn from the left edge of its box, as the tile's text is.
+  const svg = svgEl("svg", { viewBox: `0 0 ${w} ${h}`, preserveAspectRatio: "xMinYMid meet", class: "spark", role: "img", "aria-label": label });
   if (pts.length < 2) return svg;
   const ys = pts.map(([, v]) => v);
   const lo = Math.min(...ys), hi = Math.max(...ys);
@@ -63,32 +64,69 @@ export function sparkline(values, label) {
   return svg;
 }
 
+// The width, in CSS pixels, a chart gets in the view: the SVG's viewBox
+// takes it, so one unit is one pixel and the 11 px axis text stays 11 px
+// on a phone instead of shrinking with a fixed-width drawing. (A chart is
+// drawn before it is attached, so it measures the view's body.)
+export function chartWidth(max = 760) {
+  const body = document.getElementById("view-body");
+  const w = body ? body.clientWidth : 0;
+  return Math.round(Math.max(300, Math.min(max, w || max)));
+}
+
+// The round step (1, 2, 2.5 or 5 times a power of ten) nearest above `raw`.
+function niceStep(raw) {
+  if (!(raw > 0)) return 1;
+  const p = 10 ** Math.floor(Math.log10(raw));
+  return p * [1, 2, 2.5, 5, 10].find((f) => f * p >= raw * (1 - 1e-9));
+}
+
 // A line chart: series = [{name, points: [[x (ms or number), y], ...]}].
-// opts: {yFormat, xFormat, yMin, yMax, label, bars: bool}.
+// opts: {yFormat, xFormat, yMin, yMax, label, bars: bool, xTicks: [x...],
+// xFromValues: bool (the x axis spans only points that have a value, for
+// LTV days no cohort has reached yet)}. A series with a single value is a
+// dot: a line needs two points.
 export function lineChart(series, opts = {}) {
-  const w = 640, h = 240, m = { l: 56, r: 28, t: 12, b: 30 };
+  const w = opts.width || chartWidth(), h = 240, m = { l: 56, r: 20, t: 12, b: 30 };
   const all = series.flatMap((s) => s.points.filter((p) => p[1] !== null && p[1] !== undefined));
-  const svg = svgEl("svg", { viewBox: `0 0 ${w} ${h}`, class: "chart", role: "img", "aria-label": opts.label || "chart" });
+  const svg = svgEl("svg", { viewBox: `0 0 ${w} ${h}`, width: w, class: "chart", role: "img", "aria-label": opts.label || "chart" });
   svg.append(svgEl("title", {}, document.createTextNode(opts.label || "chart")));
   if (!all.length) return svg;
-  // The x range covers every point, also those without a value yet (an
-  // LTV day no learner has reached), so the axis keeps its meaning.
-  const xs = series.flatMap((s) => s.points.map((p) => p[0])), ys = all.map((p) => p[1]);
+  const xs = opts.xFromValues ? all.map((p) => p[0]) : series.flatMap((s) => s.points.map((p) => p[0]));
+  const ys = all.map((p) => p[1]);
   const x0 = Math.min(...xs), x1 = Math.max(...xs);
-  const y0 = opts.yMin ?? Math.min(0, ...ys), y1 = opts.yMax ?? (Math.max(...ys) || 1);
-  const X = (x) => m.l + ((x - x0) / (x1 - x0 || 1)) * (w - m.l - m.r);
+  // Without a given top the axis ends on round values (12.50, not 12.38);
+  // counts (the default format) step by whole numbers.
+  let y0 = opts.yMin ?? Math.min(0, ...ys), y1 = opts.yMax ?? (Math.max(...ys) || 1);
+  let step = (y1 - y0) / 4;
+  if (opts.yMax === undefined) {
+    step = niceStep((y1 - y0) / 4);
+    if (!opts.yFormat) step = Math.max(1, step);
+    if (opts.yMin === undefined) y0 = Math.floor(y0 / step) * step;
+    y1 = y0 + Math.max(1, Math.ceil((y1 - y0) / step - 1e-9)) * step;
+  }
+  // A lone x value sits in the middle rather than on the left edge.
+  const X = (x) => (x1 === x0 ? (m.l + w - m.r) / 2 : m.l + ((x - x0) / (x1 - x0)) * (w - m.l - m.r));
   const Y = (y) => h - m.b - ((y - y0) / (y1 - y0 || 1)) * (h - m.t - m.b);
   const yf = opts.yFormat || ((v) => fmt.num(v, 0));
   const xf = opts.xFormat || ((v) => new Date(v).toISOString().slice(5, 10));
-  for (let i = 0; i <= 4; i++) {
-    const v = y0 + ((y1 - y0) * i) / 4;
+  for (let i = 0, n = Math.round((y1 - y0) / step); i <= n; i++) {
+    const v = y0 + step * i;
     svg.append(svgEl("line", { x1: m.l, x2: w - m.r, y1: Y(v), y2: Y(v), class: "grid" }));
     svg.append(svgEl("text", { x: m.l - 6, y: Y(v) + 4, "text-anchor": "end", class: "axis" }, document.createTextNode(yf(v))));
   }
-  const ticks = Math.min(6, new Set(xs).size);
-  for (let i = 0; i < ticks; i++) {
-    const v = x0 + ((x1 - x0) * i) / Math.max(1, ticks - 1);
-    svg.append(svgEl("text", { x: X(v), y: h - 10, "text-anchor": "middle", class: "axis" }, document.createTextNode(xf(v))));
+  // Evenly spaced ticks (fewer on a narrow chart), or the given ones; a
+  // tick too close to the one before is left out rather than overprinted.
+  const room = Math.max(2, Math.floor((w - m.l - m.r) / 70) + 1);
+  const n = Math.min(room, 6, new Set(xs).size);
+  const ticks = opts.xTicks ? opts.xTicks.filter((v) => v >= x0 && v <= x1)
+    : Array.from({ length: n }, (_, i) => x0 + ((x1 - x0) * i) / Math.max(1, n - 1));
+  let lastEnd = -Infinity;
+  for (const v of ticks) {
+    const label = xf(v), half = (label.length * 6.5) / 2;
+    if (X(v) - half < lastEnd + 4) continue;
+    lastEnd = X(v) + half;
+    svg.append(svgEl("text", { x: X(v), y: h - 10, "text-anchor": "middle", class: "axis" }, document.createTextNode(label)));
   }
   series.forEach((s, k) => {
     const colour = s.colour || PALETTE[k % PALETTE.length];
@@ -102,10 +140,12 @@ export function lineChart(series, opts = {}) {
       }
       return;
     }
-    const d = pts.map(([x, y], i) => `${i ? "L" : "M"}${X(x).toFixed(1)},${Y(y).toFixed(1)}`).join("");
-    svg.append(svgEl("path", { d, fill: "none", stroke: colour, "stroke-width": 2, "stroke-dasharray": k % 2 ? "6 3" : null }));
+    if (pts.length >= 2) {
+      const d = pts.map(([x, y], i) => `${i ? "L" : "M"}${X(x).toFixed(1)},${Y(y).toFixed(1)}`).join("");
+      svg.append(svgEl("path", { d, fill: "none", stroke: colour, "stroke-width": 2, "stroke-dasharray": k % 2 ? "6 3" : null }));
+    }
     for (const [x, y] of pts.length <= 60 ? pts : []) {
-      const c = svgEl("circle", { cx: X(x), cy: Y(y), r: 3, fill: colour });
+      const c = svgEl("circle", { cx: X(x), cy: Y(y), r: pts.length === 1 ? 4 : 3, fill: colour });
       c.append(svgEl("title", {}, document.createTextNode(`${s.name} ${xf(x)}: ${yf(y)}`)));
       svg.append(c);
     }
@@ -141,10 +181,10 @@ export function heatClass(rate) {
 
 // An interval plot: rows = [{label, value, low, high}] on a shared axis.
 export function intervalPlot(rows, opts = {}) {
-  const w = 640, rh = 34, m = { l: 110, r: 20, t: 10, b: 26 };
+  const w = opts.width || chartWidth(), rh = 34, m = { l: w < 480 ? 84 : 110, r: 20, t: 10, b: 26 };
   const h = m.t + m.b + rows.length * rh;
   const vals = rows.flatMap((r) => [r.value, r.low, r.high]).filter((v) => v !== null && v !== undefined);
-  const svg = svgEl("svg", { viewBox: `0 0 ${w} ${h}`, class: "chart", role: "img", "aria-label": opts.label || "intervals" });
+  const svg = svgEl("svg", { viewBox: `0 0 ${w} ${h}`, width: w, class: "chart", role: "img", "aria-label": opts.label || "intervals" });
   if (!vals.length) return svg;
   let lo = Math.min(...vals), hi = Math.max(...vals);
   const pad = (hi - lo) * 0.1 || 0.05;

@@ -56,18 +56,40 @@ function asOfMinus(ctx, days) {
   return new Date(base - days * DAY).toISOString();
 }
 
+// The values from the first non-zero one on: the periods before a
+// school's first statement say nothing about its trend.
+const sinceFirst = (values) => values.slice(Math.max(0, values.findIndex((v) => v > 0)));
+
+// Net revenue per currency in each of the last `weeks` weeks (oldest
+// first, the last one ending at as_of). The revenue endpoint has no
+// periods; its totals as of the week boundaries differ by each week's
+// revenue. `days=0` keeps the unused LTV part of the answers small.
+async function weeklyRevenue(ctx, weeks = 8) {
+  const totals = await Promise.all(Array.from({ length: weeks + 1 }, (_, k) =>
+    part2(ctx, "/analytics/v1/revenue", { days: "0", as_of: asOfMinus(ctx, 7 * (weeks - k)) }, ["activity"])));
+  const byCurrency = totals.map((r) => Object.fromEntries(r.currencies.map((c) => [c.currency, c.revenue])));
+  return byCurrency.slice(1).map((now, k) => {
+    const before = byCurrency[k], week = {};
+    for (const code of new Set([...Object.keys(now), ...Object.keys(before)])) week[code] = (now[code] || 0) - (before[code] || 0);
+    return week;
+  });
+}
+
 const overview = {
   title: "Overview",
   async load(ctx) {
     const activity = ctx.get("activity");
-    const [ret, act, surveys, risk, riskBefore, completion, revenue] = await Promise.all([
+    const [ret, act, weeks, months, surveys, risk, riskBefore, completion, revenue, sales] = await Promise.all([
       settle(ctx.api("/analytics/v1/retention", { days: "7" })),
       settle(ctx.api("/analytics/v1/activity", { period: "day", since: asOfMinus(ctx, 30) })),
+      settle(ctx.api("/analytics/v1/activity", { period: "week", since: asOfMinus(ctx, 7 * 12) })),
+      settle(ctx.api("/analytics/v1/activity", { period: "month", since: asOfMinus(ctx, 365) })),
       settle(ctx.api("/analytics/v1/surveys", { period: "week" })),
       settle(ctx.api("/analytics/v1/churn-risk", { limit: 1 })),
       settle(ctx.api("/analytics/v1/churn-risk", { limit: 1, as_of: asOfMinus(ctx, 7) }, ["activity"])),
       activity ? settle(ctx.api("/analytics/v1/completion", { cohort: "week" })) : Promise.resolve(null),
       settle(part2(ctx, "/analytics/v1/revenue", {})),
+      settle(weeklyRevenue(ctx)),
     ]);
     const tiles = [];
     if (ret.ok) {
@@ -79,8 +101,10 @@ const overview = {
     if (act.ok) {
       const series = act.v.periods.map((p) => p.active_learners);
       tiles.push(tile("Daily active (DAU)", "dau", act.v.dau, fmt.int(act.v.dau), sparkline(series, "daily active learners, last 30 days")));
-      tiles.push(tile("Weekly active (WAU)", "wau", act.v.wau, fmt.int(act.v.wau)));
-      tiles.push(tile("Monthly active (MAU)", "mau", act.v.mau, fmt.int(act.v.mau)));
+      tiles.push(tile("Weekly active (WAU)", "wau", act.v.wau, fmt.int(act.v.wau),
+        weeks.ok ? sparkline(sinceFirst(weeks.v.periods.map((p) => p.active_learners)), "active learners per calendar week, last 12 weeks (the latest so far)") : null));
+      tiles.push(tile("Monthly active (MAU)", "mau", act.v.mau, fmt.int(act.v.mau),
+        months.ok ? sparkline(sinceFirst(months.v.periods.map((p) => p.active_learners)), "active learners per calendar month, last 12 months (the latest so far)") : null));
     } else tiles.push(tile("Active learners", "dau", null, "–", failed(act)));
     if (completion && completion.ok) {
       const c = completion.v;
@@ -101,9 +125,19 @@ const overview = {
     } else tiles.push(tile("At risk", "at_risk", null, "–", failed(risk)));
     if (revenue.ok) {
       const cs = revenue.v.currencies || [];
+      const weekly = sales.ok ? sales.v : null;
       const t = tile("Revenue", "revenue", cs.map((c) => `${c.currency}:${c.revenue}`).join(","),
         cs.length ? cs.map((c) => `${c.currency} ${fmt.money(c.revenue)}`).join("\n") : "none yet",
-        cs.length ? el("span", { class: "trend" }, cs.map((c) => `${c.currency} repeat ${fmt.pct(c.repeat_rate)}`).join(" · ")) : null);
+        cs.length ? [
+          weekly ? el("span", { class: "trend" }, `Net per week (last ${weekly.length})`) : null,
+          weekly ? el("ul", { class: "spark-list" }, cs.map((c) => {
+            const series = weekly.map((w) => w[c.currency] || 0);
+            return el("li", {}, el("span", { class: "spark-key" }, c.currency),
+              sparkline(series, `net ${c.currency} revenue per week, last ${series.length} weeks`),
+              el("span", { class: "spark-last", title: "this week" }, fmt.money(series[series.length - 1])));
+          })) : null,
+          el("span", { class: "trend" }, cs.map((c) => `${c.currency} repeat ${fmt.pct(c.repeat_rate)}`).join(" · ")),
+        ] : null);
       // One line per currency, smaller, when a school sells in several.
       if (cs.length > 1) t.classList.add("multi");
       tiles.push(t);
@@ -134,9 +168,10 @@ const retention = {
         class: `cell ${heatClass(p.rate)}`, title: `day ${p.day}: ${fmt.pct(p.rate)} (${p.retained} of ${p.eligible} retained)`,
         "data-metric": `retention-${key}-${p.day}`, "data-value": p.rate === null ? "null" : p.rate,
       }, p.rate === null ? "–" : fmt.pct(p.rate))));
+    // The caption stays outside the scrolling box, so a phone shows it whole.
     return el("div", {},
-      el("div", { class: "scroll" }, el("table", { class: "heatmap" },
-        el("caption", {}, "Share of each cohort still active t days after enrolment (hover for counts)"),
+      el("p", { class: "caption", id: "retention-caption" }, "Share of each cohort still active t days after enrolment (hover for counts)"),
+      el("div", { class: "scroll" }, el("table", { class: "heatmap", "aria-labelledby": "retention-caption" },
         el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "Cohort"), el("th", { scope: "col" }, "Learners"), days.map((d) => el("th", { scope: "col" }, `Day ${d}`)))),
         el("tbody", {}, row("All", r.overall, r.learners, "overall"), r.cohorts.map((c) => row(fmt.date(c.start), c.points, c.learners, fmt.date(c.start)))))),
       el("p", { class: "muted" }, "Darker is higher. Churn is 1 − retention."));

@@ -25,6 +25,8 @@ function parseStep(text) {
   }
 }
 
+const MAX_STEPS = 10;
+
 export const funnel = {
   title: "Funnel",
   controls(ctx) {
@@ -34,14 +36,37 @@ export const funnel = {
     const objList = el("datalist", { id: "objects-seen" }, ctx.activities().map((a) => el("option", { value: a.id }, a.name || "")));
     verbsSeen(ctx).then((vs) => verbList.replaceChildren(...vs.map((v) => el("option", { value: v }))));
     const rows = el("ol", { class: "steps" });
+    const addButton = el("button", { type: "button", class: "secondary", onclick: () => { if (rows.children.length < MAX_STEPS) addRow({}); } }, "Add step");
+    // Every label carries its row's current number: after a removal or an
+    // addition all rows are numbered again, and the limits (2 to 10 steps)
+    // show as disabled buttons rather than clicks that do nothing.
+    const renumber = () => {
+      [...rows.children].forEach((li, k) => {
+        const n = k + 1;
+        li.querySelector(".step-verb").textContent = `Step ${n} verb `;
+        li.querySelector("[name=object]").setAttribute("aria-label", `Step ${n} object`);
+        li.querySelector("[name=type]").setAttribute("aria-label", `Step ${n} type`);
+        const remove = li.querySelector(".remove");
+        remove.setAttribute("aria-label", `Remove step ${n}`);
+        remove.disabled = rows.children.length <= 2;
+      });
+      addButton.disabled = rows.children.length >= MAX_STEPS;
+    };
     const addRow = (s) => {
-      const n = rows.children.length + 1;
       const li = el("li", { class: "step" },
-        el("label", {}, `Step ${n} verb `, el("input", { name: "verb", list: "verbs-seen", value: s.verb || "", size: 34, placeholder: "verb IRI" })),
+        el("label", {}, el("span", { class: "step-verb" }), el("input", { name: "verb", list: "verbs-seen", value: s.verb || "", size: 34, placeholder: "verb IRI" })),
         el("label", {}, "object ", el("input", { name: "object", list: "objects-seen", value: s.object || "", size: 30, placeholder: "Activity IRI (optional)" })),
         el("label", {}, "type ", el("input", { name: "type", value: s.type || "", size: 24, placeholder: "definition.type (optional)" })),
-        el("button", { type: "button", class: "secondary", "aria-label": `remove step ${n}`, onclick: () => { if (rows.children.length > 2) li.remove(); } }, "Remove"));
+        el("button", { type: "button", class: "secondary remove", onclick: () => {
+          if (rows.children.length <= 2) return;
+          // Focus moves to the row that takes this one's place, not to the page.
+          const next = li.nextElementSibling || li.previousElementSibling;
+          li.remove();
+          renumber();
+          next.querySelector("[name=verb]").focus();
+        } }, "Remove"));
       rows.append(li);
+      renumber();
     };
     steps.forEach(addRow);
     const form = el("form", { class: "builder", onsubmit: (e) => {
@@ -58,7 +83,7 @@ export const funnel = {
     } },
     verbList, objList, rows,
     el("div", { class: "inline" },
-      el("button", { type: "button", class: "secondary", onclick: () => rows.children.length < 10 && addRow({}) }, "Add step"),
+      addButton,
       el("label", {}, "Window (days) ", el("input", { name: "window_days", type: "number", min: 1, value: ctx.get("window_days"), size: 5 })),
       el("label", {}, "Cohort ", el("select", { name: "cohort" }, ["", "day", "week", "month"].map((c) => el("option", { value: c, selected: c === ctx.get("cohort") }, c || "none")))),
       el("button", { type: "submit" }, "Run funnel")));
@@ -164,16 +189,46 @@ export const experiments = {
   },
 };
 
+// The default LTV day offsets: weekly cohorts reach the early ones soon,
+// so a young school already sees curves (the API's default starts at 30).
+const LTV_DAYS = "0,7,14,30,60,90";
+const LTV_COHORTS = 8;
+
+// The LTV curves of one currency's latest cohorts: a cohort is a line from
+// two reached days on, a dot with one, and absent with none; the x axis
+// spans the days some cohort has reached.
+function ltvChart(c) {
+  const shown = c.cohorts.slice(-LTV_COHORTS).filter((k) => k.points.some((p) => p.ltv !== null));
+  if (!shown.length) return el("p", { class: "muted" }, "No cohort has been enrolled long enough for a lifetime value yet.");
+  const reached = (k) => k.points.filter((p) => p.ltv !== null).map((p) => p.day);
+  const days = [...new Set(shown.flatMap(reached))].sort((x, y) => x - y);
+  const young = shown.filter((k) => Math.max(...reached(k)) < days[days.length - 1]);
+  const newest = shown[shown.length - 1];
+  const dots = shown.filter((k) => reached(k).length === 1).length;
+  return el("div", {},
+    el("h4", {}, "Lifetime value per learner by enrolment cohort (x: days since enrolment)"),
+    legend(shown.map((k) => fmt.date(k.start))),
+    lineChart(shown.map((k) => ({ name: fmt.date(k.start), points: k.points.map((p) => [p.day, p.ltv]) })),
+      { xFormat: (d) => String(Math.round(d)), xTicks: days, xFromValues: true, yFormat: fmt.money, label: `LTV curves in ${c.currency}` }),
+    young.length ? el("p", { class: "muted", "data-state": "young-cohorts" },
+      `${young.length} of ${shown.length} cohorts are too young for the later days: a day appears once some of a cohort's learners have been enrolled that long (the ${fmt.date(newest.start)} cohort reaches day ${Math.max(...reached(newest))}).${dots ? ` ${dots === 1 ? "One cohort has" : `${dots} cohorts have`} a single day so far, shown as a dot.` : ""}`) : null);
+}
+
 export const revenue = {
   title: "Revenue & LTV",
   controls(ctx) {
-    return el("form", { class: "inline", onsubmit: (e) => { e.preventDefault(); ctx.set({ currency: e.target.currency.value.trim().toUpperCase(), cohort: e.target.cohort.value }); } },
-      el("label", {}, "Currency ", el("input", { name: "currency", value: ctx.get("currency"), size: 4, maxlength: 3, placeholder: "all" })),
-      el("label", {}, "Cohort ", el("select", { name: "cohort" }, ["day", "week", "month"].map((c) => el("option", { value: c, selected: c === ctx.get("cohort", "month") }, c)))),
-      el("button", { type: "submit" }, "Apply"));
+    return el("form", { class: "inline", onsubmit: (e) => {
+      e.preventDefault();
+      const f = e.target;
+      ctx.set({ currency: f.currency.value.trim().toUpperCase(), cohort: f.cohort.value, ltv_days: f.ltv_days.value.replace(/\s+/g, "") });
+    } },
+    el("label", {}, "Currency ", el("input", { name: "currency", value: ctx.get("currency"), size: 4, maxlength: 3, placeholder: "all" })),
+    el("label", {}, "Cohort ", el("select", { name: "cohort" }, ["day", "week", "month"].map((c) => el("option", { value: c, selected: c === ctx.get("cohort", "week") }, c)))),
+    el("label", {}, "LTV days ", el("input", { name: "ltv_days", value: ctx.get("ltv_days", LTV_DAYS), size: 16, pattern: "\\s*\\d+(\\s*,\\s*\\d+)*\\s*", title: "days since enrolment, separated by commas" })),
+    el("button", { type: "submit" }, "Apply"));
   },
   async load(ctx) {
-    const r = await part2(ctx, "/analytics/v1/revenue", { currency: ctx.get("currency"), cohort: ctx.get("cohort", "month") });
+    const r = await part2(ctx, "/analytics/v1/revenue", { currency: ctx.get("currency"), cohort: ctx.get("cohort", "week"), days: ctx.get("ltv_days", LTV_DAYS) });
     if (!r.currencies.length) return empty("No purchases yet: send statements with verb http://activitystrea.ms/schema/1.0/purchase and the amount and currency result extensions (see the CX profile in schemas/).");
     return el("div", {},
       r.invalid ? el("p", { class: "muted" }, `${fmt.int(r.invalid)} purchase or refund statements were malformed and are not counted.`) : null,
@@ -184,11 +239,7 @@ export const revenue = {
           tile("Purchases / refunds", `purchases-${c.currency}`, c.purchases, `${fmt.int(c.purchases)} / ${fmt.int(c.refunds)}`),
           tile("Buyers (repeat)", `buyers-${c.currency}`, c.buyers, `${fmt.int(c.buyers)} (${fmt.pct(c.repeat_rate)})`),
           tile("ARPU / ARPPU", `arpu-${c.currency}`, c.arpu, `${fmt.money(c.arpu)} / ${fmt.money(c.arppu)}`)),
-        c.cohorts.length ? el("div", {},
-          el("h4", {}, "Lifetime value per learner by enrolment cohort (x: days since enrolment)"),
-          legend(c.cohorts.slice(-8).map((k) => fmt.date(k.start))),
-          lineChart(c.cohorts.slice(-8).map((k) => ({ name: fmt.date(k.start), points: k.points.map((p) => [p.day, p.ltv]) })),
-            { xFormat: (d) => `day ${Math.round(d)}`, yFormat: fmt.money, label: `LTV curves in ${c.currency}` })) : null)));
+        c.cohorts.length ? ltvChart(c) : null)));
   },
 };
 
@@ -209,9 +260,11 @@ const PAGE = 25;
 export const atRisk = {
   title: "At risk",
   controls(ctx) {
+    const problem = el("div", { class: "csv-problem" });
     const download = async (button) => {
       button.disabled = true;
       button.textContent = "Preparing…";
+      problem.replaceChildren();
       try {
         const rows = [["learner", "mbox", "mbox_sha1sum", "openid", "account_home_page", "account_name", "enrolled_at", "last_active"]];
         for (let offset = 0, count = 1; offset < count; offset += 1000) {
@@ -224,10 +277,17 @@ export const atRisk = {
           if (!page.learners.length) break;
         }
         const blob = new Blob([rows.map((r) => r.map(csvCell).join(",")).join("\n") + "\n"], { type: "text/csv" });
-        const a = el("a", { href: URL.createObjectURL(blob), download: "at-risk-learners.csv" });
+        const url = URL.createObjectURL(blob);
+        const a = el("a", { href: url, download: "at-risk-learners.csv" });
         document.body.append(a);
         a.click();
         a.remove();
+        setTimeout(() => URL.revokeObjectURL(url), 60000);
+      } catch (e) {
+        // The views' error box, loaded when needed: app.js imports the
+        // views, so a static import here would be a cycle.
+        const { errorBox } = await import("./app.js");
+        problem.replaceChildren(el("p", { class: "muted" }, "The CSV download failed:"), errorBox(e));
       } finally {
         button.disabled = false;
         button.textContent = "Download CSV";
@@ -237,7 +297,8 @@ export const atRisk = {
       el("label", {}, "Inactive for at least (days) ", el("input", { name: "inactive_days", type: "number", min: 1, value: ctx.get("inactive_days"), placeholder: "7", size: 4 })),
       el("label", {}, "and less than ", el("input", { name: "churned_days", type: "number", min: 1, value: ctx.get("churned_days"), placeholder: "30", size: 4 })),
       el("button", { type: "submit" }, "Apply"),
-      el("button", { type: "button", id: "csv", class: "secondary", onclick: (e) => download(e.currentTarget) }, "Download CSV"));
+      el("button", { type: "button", id: "csv", class: "secondary", onclick: (e) => download(e.currentTarget) }, "Download CSV"),
+      problem);
   },
   async load(ctx) {
     const offset = Number(ctx.get("offset", "0")) || 0;
