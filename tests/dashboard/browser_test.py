@@ -400,7 +400,8 @@ def focus_survives_refresh(page, origin: str, base: dict) -> None:
                 mark: a.dataset.test || null}; }""")
     check(focused["inBody"] and focused["text"] == "Next →" and focused["mark"] is None,
           f"after a refresh that rebuilt the view the focus is on the new Next button ({focused})")
-    check("updated" in page.inner_text("#announce"), "the live region says the view was updated")
+    announced = page.evaluate("(document.getElementById('announce') || {}).textContent || ''")
+    check("updated" in announced, f"the live region says the view was updated ({announced!r})")
     page.unroute("**/analytics/v1/churn-risk?*")
 
 
