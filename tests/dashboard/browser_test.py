@@ -179,14 +179,17 @@ def run(origin: str) -> None:
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         problems: list[str] = []
-        # True while refusals are the point (a session ended on purpose).
-        refusals = {"expected": False}
+        # True while refusals are the point (a session ended on purpose; the
+        # scope list failing, served by the test).
+        refusals = {"expected": False, "activities": False}
 
         def watch(page) -> None:
             def console(m) -> None:
                 if m.type != "error":
                     return
                 if refusals["expected"] and "status of 401" in m.text:
+                    return
+                if refusals["activities"] and "status of 503" in m.text:
                     return
                 problems.append(f"console: {m.text} ({m.location.get('url')})")
             page.on("console", console)
@@ -201,6 +204,8 @@ def run(origin: str) -> None:
                     problems.append(f"HTTP 401 with an HTTP Basic challenge (the browser would prompt): {r.url}")
                 if r.status == 401 and (path == "/dashboard/session" or refusals["expected"]):
                     return  # a wrong secret, or a session ended on purpose
+                if r.status == 503 and path == "/analytics/v1/activities" and refusals["activities"]:
+                    return
                 problems.append(f"HTTP {r.status}: {r.request.method} {r.url}")
             page.on("response", response)
 
@@ -319,11 +324,21 @@ def run(origin: str) -> None:
         page.wait_for_selector("#signin-form", state="visible", timeout=15_000)
         check("session has ended" in page.inner_text("#signin-error"),
               f"an ended session says so on the sign-in form ({page.inner_text('#signin-error')!r})")
+        # Signing in again while the scope list cannot be loaded: the
+        # picker says so.
+        refusals["activities"] = True
+        page.route("**/analytics/v1/activities?*", lambda route: route.fulfill(
+            status=503, content_type="application/json",
+            body=json.dumps({"error": "unavailable", "message": "the store is temporarily unavailable"})))
         page.fill("#key", KEY)
         page.fill("#secret", SECRET)
         page.click("#signin-form button[type=submit]")
         page.wait_for_selector('#view-body[aria-busy="false"]', timeout=30_000)
+        check(page.is_visible("#scope-error") and "could not be loaded" in page.inner_text("#scope-error"),
+              "a scope list that fails to load is said next to the picker")
+        page.unroute("**/analytics/v1/activities?*")
         refusals["expected"] = False
+        refusals["activities"] = False
         session = next((c for c in context.cookies() if c["name"] == "trellis_session"), None)
 
         # Sign-out ends the session on the server, not only in the browser.
