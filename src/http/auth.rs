@@ -48,21 +48,35 @@ pub fn basic_key(authorization: &str) -> Option<String> {
 /// Authenticates a request by its `Authorization` header or, for GET and
 /// HEAD only (reads: no write can be forged with the cookie), by the
 /// dashboard's session cookie.
+///
+/// A request with the cookie and no `Authorization` header comes from the
+/// dashboard in a browser: its refusal carries no HTTP Basic challenge
+/// (`ApiError::SignInRequired`), so the browser does not open its own
+/// password prompt; the page shows its sign-in form instead. API clients,
+/// without the cookie, still get the challenge.
 pub async fn authenticate_request(
     state: &AppState,
     req: &HttpRequest,
 ) -> Result<Principal, ApiError> {
     let authorization = super::params::header_str(req, "Authorization");
-    let reads = matches!(*req.method(), Method::GET | Method::HEAD);
-    if let (None, true, Some(token)) = (authorization, reads, super::dashboard::cookie_token(req)) {
-        return super::dashboard::session::principal(state.store.as_ref(), token)
-            .await?
-            .map(|(principal, _)| principal)
-            .ok_or_else(|| {
-                ApiError::Unauthorized("the dashboard session has ended; sign in again".into())
-            });
+    let Some(token) = authorization
+        .is_none()
+        .then(|| super::dashboard::cookie_token(req))
+        .flatten()
+    else {
+        return authenticate(state, authorization).await;
+    };
+    if !matches!(*req.method(), Method::GET | Method::HEAD) {
+        return Err(ApiError::SignInRequired(
+            "the dashboard session reads only (GET); send HTTP Basic credentials".into(),
+        ));
     }
-    authenticate(state, authorization).await
+    super::dashboard::session::principal(state.store.as_ref(), token)
+        .await?
+        .map(|(principal, _)| principal)
+        .ok_or_else(|| {
+            ApiError::SignInRequired("the dashboard session has ended; sign in again".into())
+        })
 }
 
 fn parse_basic(value: &str) -> Option<(String, String)> {

@@ -28,6 +28,12 @@ pub enum ApiError {
     },
     #[error("{0}")]
     Unauthorized(String),
+    /// 401 without the HTTP Basic challenge: a browser request (the
+    /// dashboard's sign-in, or a request with its session cookie and no
+    /// `Authorization` header), where a challenge would make the browser
+    /// open its own password prompt instead of the dashboard's.
+    #[error("{0}")]
+    SignInRequired(String),
     #[error("{0}")]
     Forbidden(String),
     #[error("{0}")]
@@ -38,6 +44,9 @@ pub enum ApiError {
     PreconditionFailed(String),
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// A body in a media type the endpoint does not take (415).
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     #[error("{0}")]
     Unavailable(String),
     #[error("internal error")]
@@ -79,9 +88,12 @@ impl ApiError {
             ApiError::Invalid(_) | ApiError::BadRequest { .. } => RejectReason::Invalid,
             ApiError::Conflict(_) => RejectReason::Conflict,
             ApiError::Unauthorized(_)
+            | ApiError::SignInRequired(_)
             | ApiError::Forbidden(_)
             | ApiError::TooManyRequests { .. } => RejectReason::Forbidden,
-            ApiError::RequestTimeout(_) => RejectReason::Invalid,
+            ApiError::RequestTimeout(_) | ApiError::UnsupportedMediaType(_) => {
+                RejectReason::Invalid
+            }
             ApiError::PayloadTooLarge(_) => RejectReason::TooLarge,
             ApiError::Unavailable(_) => RejectReason::Unavailable,
             ApiError::NotFound(_)
@@ -95,12 +107,13 @@ impl ApiError {
         match self {
             ApiError::Invalid(_) => "invalid_statement",
             ApiError::BadRequest { .. } => "bad_request",
-            ApiError::Unauthorized(_) => "unauthorized",
+            ApiError::Unauthorized(_) | ApiError::SignInRequired(_) => "unauthorized",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound(_) => "not_found",
             ApiError::Conflict(_) => "conflict",
             ApiError::PreconditionFailed(_) => "precondition_failed",
             ApiError::PayloadTooLarge(_) => "payload_too_large",
+            ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) | ApiError::Panicked { .. } => "internal",
             ApiError::TooManyRequests { .. } => "too_many_requests",
@@ -158,12 +171,13 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             ApiError::Invalid(_) | ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
-            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthorized(_) | ApiError::SignInRequired(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) | ApiError::Panicked { .. } => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -201,6 +215,10 @@ impl ResponseError for ApiError {
                     header::WWW_AUTHENTICATE,
                     HeaderValue::from_static("Basic realm=\"Trellis xAPI\""),
                 ));
+            }
+            // A refused session or sign-in must not be cached.
+            ApiError::SignInRequired(_) => {
+                response.insert_header((header::CACHE_CONTROL, "no-store"));
             }
             ApiError::Unavailable(_) => {
                 response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("5")));

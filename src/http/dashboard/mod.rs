@@ -13,7 +13,8 @@ pub mod assets;
 pub mod session;
 
 use actix_web::http::header;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::mime;
+use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -75,13 +76,30 @@ struct SignIn {
     secret: String,
 }
 
+/// Whether the request's body is declared JSON (`application/json`, with
+/// any parameters such as a charset).
+fn is_json(req: &HttpRequest) -> bool {
+    matches!(req.mime_type(), Ok(Some(m)) if m.essence_str() == mime::APPLICATION_JSON.essence_str())
+}
+
 /// `POST /dashboard/session` with `{"key", "secret"}`: checks the
 /// credential (it must read every statement) and sets the session cookie.
+///
+/// Only `Content-Type: application/json` is taken: another site's page can
+/// post a form (urlencoded, multipart or text/plain) to this address
+/// without the browser asking first, and would sign the browser in with the
+/// attacker's credential (login CSRF); a JSON post from another origin needs
+/// a CORS preflight, which this server never grants.
 async fn sign_in(
     req: HttpRequest,
     state: web::Data<AppState>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
+    if !is_json(&req) {
+        return Err(ApiError::UnsupportedMediaType(
+            "sign in with Content-Type: application/json".into(),
+        ));
+    }
     let form: SignIn = serde_json::from_slice(&body)
         .map_err(|_| ApiError::bad_request("send a JSON object {\"key\": ..., \"secret\": ...}"))?;
     // Through the same path as HTTP Basic, so sign-in failures are treated
@@ -90,17 +108,14 @@ async fn sign_in(
         "Basic {}",
         STANDARD.encode(format!("{}:{}", form.key, form.secret))
     );
-    let principal = match authenticate(&state, Some(&basic)).await {
-        Ok(principal) => principal,
-        // Not `ApiError::Unauthorized` itself: its HTTP Basic challenge
-        // would make the browser open its own password prompt.
-        Err(ApiError::Unauthorized(message)) => {
-            return Ok(HttpResponse::Unauthorized()
-                .insert_header((header::CACHE_CONTROL, "no-store"))
-                .json(json!({"error": "unauthorized", "message": message})))
-        }
-        Err(e) => return Err(e),
-    };
+    let principal = authenticate(&state, Some(&basic))
+        .await
+        .map_err(|e| match e {
+            // Not the HTTP Basic challenge: the browser would open its own
+            // password prompt.
+            ApiError::Unauthorized(message) => ApiError::SignInRequired(message),
+            other => other,
+        })?;
     if !session::may_use_dashboard(&principal) {
         return Err(ApiError::Forbidden(
             "the dashboard needs a credential with the scope statements/read, all/read or all"

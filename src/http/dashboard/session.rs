@@ -109,6 +109,22 @@ pub async fn start(store: &dyn Store, key: &str) -> Result<String, StoreError> {
     Ok(token)
 }
 
+/// A session of credential `key` that expired a moment ago, still stored
+/// (as when a browser kept its cookie past the expiry); for tests.
+#[cfg(test)]
+pub(super) async fn start_expired(store: &dyn Store, key: &str) -> String {
+    let token = random_token(32);
+    let record = SessionRecord {
+        key: key.to_owned(),
+        expires_ms: now_ms() - 1,
+    };
+    let value = serde_json::to_vec(&record).unwrap_or_default();
+    commit(store, Vec::new(), vec![(token_hash(&token), value)])
+        .await
+        .ok();
+    token
+}
+
 /// The live session of `token`, if any.
 pub async fn find(store: &dyn Store, token: &str) -> Result<Option<SessionRecord>, StoreError> {
     let hash = token_hash(token);

@@ -207,9 +207,103 @@ async fn only_credentials_that_read_every_statement_may_sign_in() {
     }
     let bad = test::TestRequest::post()
         .uri("/dashboard/session")
+        .insert_header(("Content-Type", "application/json"))
         .set_payload("key=a&secret=b")
         .to_request();
     assert_eq!(test::call_service(&app, bad).await.status(), 400);
+}
+
+#[actix_web::test]
+async fn sign_in_takes_only_a_json_body_so_another_site_cannot_post_a_form_to_it() {
+    let f = fixture("http://test");
+    let admin = create_credential(f.store.as_ref(), "admin", vec![Scope::All], None, None)
+        .await
+        .unwrap();
+    let app = test::init_service(App::new().app_data(f.state.clone()).configure(configure)).await;
+    let json_body = json!({"key": admin.key, "secret": admin.secret}).to_string();
+    let form_body = format!("key={}&secret={}", admin.key, admin.secret);
+    // What a cross-site form can send without a CORS preflight, and no type.
+    for (content_type, body) in [
+        (Some("application/x-www-form-urlencoded"), form_body.clone()),
+        (Some("text/plain"), json_body.clone()),
+        (Some("multipart/form-data; boundary=x"), json_body.clone()),
+        (Some("application/jsonp"), json_body.clone()),
+        (None, json_body.clone()),
+    ] {
+        let mut req = test::TestRequest::post()
+            .uri("/dashboard/session")
+            .set_payload(body);
+        if let Some(t) = content_type {
+            req = req.insert_header(("Content-Type", t));
+        }
+        let res = test::call_service(&app, req.to_request()).await;
+        assert_eq!(res.status(), 415, "{content_type:?}");
+        assert!(cookie_of(&res).is_empty(), "{content_type:?}");
+        let body: serde_json::Value = test::read_body_json(res).await;
+        assert_eq!(body["error"], "unsupported_media_type");
+    }
+    let res = test::call_service(
+        &app,
+        test::TestRequest::post()
+            .uri("/dashboard/session")
+            .insert_header(("Content-Type", "application/json; charset=utf-8"))
+            .set_payload(json_body)
+            .to_request(),
+    )
+    .await;
+    assert_eq!(res.status(), 200, "JSON with a charset parameter is JSON");
+    assert!(!cookie_of(&res).is_empty());
+}
+
+#[actix_web::test]
+async fn an_ended_session_is_refused_without_a_basic_challenge_but_api_clients_still_get_one() {
+    let f = fixture("http://test");
+    let admin = create_credential(f.store.as_ref(), "admin", vec![Scope::All], None, None)
+        .await
+        .unwrap();
+    let app = test::init_service(App::new().app_data(f.state.clone()).configure(configure)).await;
+    let res = test::call_service(&app, sign_in(&admin.key, &admin.secret).to_request()).await;
+    let signed_out = pair(&cookie_of(&res));
+    let out = test::TestRequest::delete()
+        .uri("/dashboard/session")
+        .insert_header(("Cookie", signed_out.clone()))
+        .to_request();
+    assert_eq!(test::call_service(&app, out).await.status(), 204);
+    // A session that expired: its record is still stored, past its expiry.
+    let token = super::session::start_expired(f.store.as_ref(), &admin.key).await;
+    let expired = format!("{}={token}", super::session::COOKIE);
+
+    for cookie in [signed_out, expired] {
+        for uri in ["/xapi/statements?limit=1", "/analytics/v1/activities"] {
+            let req = test::TestRequest::get()
+                .uri(uri)
+                .insert_header(("X-Experience-API-Version", "2.0.0"))
+                .insert_header(("Cookie", cookie.clone()))
+                .to_request();
+            let res = test::call_service(&app, req).await;
+            assert_eq!(res.status(), 401, "{uri} with {cookie}");
+            assert!(
+                res.headers().get("www-authenticate").is_none(),
+                "{uri} with {cookie}: a challenge would open the browser's password prompt"
+            );
+            let body: serde_json::Value = test::read_body_json(res).await;
+            assert_eq!(body["error"], "unauthorized");
+        }
+    }
+
+    // An API client without credentials, or with wrong ones, is challenged.
+    for authorization in [None, Some("Basic bm9ib2R5Om5vdGhpbmc=")] {
+        let mut req = test::TestRequest::get()
+            .uri("/xapi/statements?limit=1")
+            .insert_header(("X-Experience-API-Version", "2.0.0"));
+        if let Some(a) = authorization {
+            req = req.insert_header(("Authorization", a));
+        }
+        let res = test::call_service(&app, req.to_request()).await;
+        assert_eq!(res.status(), 401);
+        let challenge = res.headers().get("www-authenticate").unwrap();
+        assert!(challenge.to_str().unwrap().starts_with("Basic"));
+    }
 }
 
 #[actix_web::test]

@@ -6,7 +6,30 @@ import { el } from "./charts.js";
 import { VIEWS } from "./views.js";
 
 const REFRESH_MS = 5000;
+// The scope picker's list is reloaded with the refresh, at most this often.
+const ACTIVITIES_MS = 60000;
+const SESSION_ENDED = "Your session has ended: sign in again.";
 const $ = (id) => document.getElementById(id);
+
+// The shared controls (index.html) each view reads, through ctx.get and the
+// shared parameters of ctx.api (activity, as_of) in views.js and views2.js.
+// The others are hidden on that view: they would do nothing there.
+// "refresh" is always shown.
+const SCOPE = ["scope", "as_of"];
+const VIEW_CONTROLS = {
+  overview: SCOPE,
+  retention: SCOPE,
+  completion: SCOPE,
+  engagement: [...SCOPE, "since", "until", "period"],
+  surveys: [...SCOPE, "period"],
+  journey: SCOPE,
+  funnel: SCOPE,
+  experiments: SCOPE,
+  revenue: SCOPE,
+  "at-risk": SCOPE,
+  feed: SCOPE,
+};
+const SHARED_CONTROLS = ["scope", "as_of", "since", "until", "period"];
 
 // An answer other than 2xx, with the API's own message.
 export class ApiFailure extends Error {
@@ -20,7 +43,11 @@ export class ApiFailure extends Error {
 let generation = 0;
 let timer = null;
 let activities = [];
+let activitiesLoadedAt = 0;
 let currentView = null;
+// The HTML the view body shows, to leave it alone when a refresh renders
+// the same thing.
+let shownHtml = null;
 
 const params = () => new URLSearchParams(location.search);
 
@@ -37,7 +64,9 @@ async function call(path, query, init = {}) {
   if (res.status === 204) return null;
   const body = await res.json().catch(() => null);
   if (!res.ok) {
-    if (res.status === 401 && path !== "/dashboard/session") showSignIn("Your session has ended: sign in again.");
+    // Any refused request but the sign-in itself means the session ended
+    // (signed out elsewhere, expired, credential revoked).
+    if (res.status === 401 && path !== "/dashboard/session") showSignIn(SESSION_ENDED);
     throw new ApiFailure(res.status, (body && body.message) || res.statusText || `HTTP ${res.status}`, body && body.path);
   }
   return body;
@@ -87,6 +116,7 @@ const ctx = {
 function showSignIn(message) {
   clearInterval(timer);
   timer = null;
+  generation++; // what is still loading is not shown
   $("app").hidden = true;
   $("signin").hidden = false;
   $("signin-error").textContent = message || "";
@@ -114,31 +144,65 @@ async function signOut() {
   showSignIn("Signed out.");
 }
 
+// The scope picker's list. A failure keeps the list loaded before and says
+// so next to the picker.
 async function loadActivities() {
+  activitiesLoadedAt = Date.now();
+  let list;
   try {
-    activities = (await call("/analytics/v1/activities", "limit=500")).activities;
+    list = (await call("/analytics/v1/activities", "limit=500")).activities;
   } catch (e) {
-    activities = [];
+    if (e.status === 401) return; // call() went back to the sign-in form
+    showScopeError(`The course list could not be loaded: ${e.message}`);
+    return;
   }
-  const list = $("scope-options");
-  list.replaceChildren(...activities.map((a) => el("option", { value: a.name ? `${a.name} — ${a.id}` : a.id })));
+  showScopeError("");
+  if (JSON.stringify(list) === JSON.stringify(activities)) return;
+  activities = list;
+  $("scope-options").replaceChildren(...activities.map((a) => el("option", { value: scopeLabel(a.id) })));
+  // Names may have arrived; never rewrite what someone is typing.
+  if (document.activeElement !== $("scope")) $("scope").value = scopeLabel(params().get("activity") || "");
+}
+
+function showScopeError(text) {
+  $("scope-error").textContent = text;
+  $("scope-error").hidden = !text;
+}
+
+function scopeLabel(iri) {
+  if (!iri) return "";
+  const name = ctx.activityName(iri);
+  return name !== iri ? `${name} — ${iri}` : iri;
 }
 
 // The shared controls mirror the URL.
 function syncControls() {
   const p = params();
-  const a = p.get("activity") || "";
-  $("scope").value = a ? (ctx.activityName(a) !== a ? `${ctx.activityName(a)} — ${a}` : a) : "";
+  $("scope").value = scopeLabel(p.get("activity") || "");
   $("as_of").value = p.get("as_of") || "";
   $("since").value = (p.get("since") || "").slice(0, 10);
   $("until").value = (p.get("until") || "").slice(0, 10);
   $("period").value = p.get("period") || "week";
   $("refresh").checked = p.get("refresh") !== "off";
+  const name = VIEWS[p.get("view")] ? p.get("view") : "overview";
+  const uses = VIEW_CONTROLS[name] || SCOPE;
+  for (const id of SHARED_CONTROLS) $(id).closest(".field").hidden = !uses.includes(id);
   for (const link of document.querySelectorAll("#nav a")) {
-    const on = link.dataset.view === (p.get("view") || "overview");
-    if (on) link.setAttribute("aria-current", "page");
-    else link.removeAttribute("aria-current");
+    if (link.dataset.view === name) {
+      link.setAttribute("aria-current", "page");
+      revealInNav(link);
+    } else link.removeAttribute("aria-current");
   }
+}
+
+// Scrolls the views' bar sideways (it scrolls on a phone) so the current
+// view's link is in sight. Only the bar scrolls: scrollIntoView would also
+// move the page.
+function revealInNav(link) {
+  const nav = $("nav");
+  const l = link.getBoundingClientRect(), n = nav.getBoundingClientRect();
+  if (l.left < n.left) nav.scrollLeft -= n.left - l.left;
+  else if (l.right > n.right) nav.scrollLeft += l.right - n.right;
 }
 
 function scopeChanged() {
@@ -175,6 +239,7 @@ function route() {
   const name = params().get("view") || "overview";
   const view = VIEWS[name] || VIEWS.overview;
   currentView = view;
+  shownHtml = null;
   document.title = `${view.title} · Trellis`;
   $("view-title").textContent = view.title;
   $("view-controls").replaceChildren(...(view.controls ? [view.controls(ctx)] : []));
@@ -184,25 +249,71 @@ function route() {
   timer = params().get("refresh") === "off" ? null : setInterval(() => refresh(false), REFRESH_MS);
 }
 
+// Loads the view's data. The body is rebuilt only when what it shows
+// changed, and then keeps the keyboard focus where it was: a rebuild every
+// few seconds would otherwise throw a keyboard or screen-reader user back
+// to the top of the page.
 async function refresh(first) {
   const mine = ++generation;
   const view = currentView;
   const body = $("view-body");
-  body.setAttribute("aria-busy", "true");
+  if (first) body.setAttribute("aria-busy", "true");
+  else if (Date.now() - activitiesLoadedAt >= ACTIVITIES_MS) loadActivities();
   let node;
   try {
-    // The session first: a request refused for an ended session would
-    // carry an HTTP Basic challenge, and the browser would prompt.
-    if (!first && !(await call("/dashboard/session")).signed_in) return showSignIn("Your session has ended: sign in again.");
     node = await view.load(ctx);
   } catch (e) {
     node = errorBox(e);
   }
   if (mine !== generation || view !== currentView) return;
-  body.replaceChildren(node);
+  const html = node.outerHTML;
+  if (html !== shownHtml) {
+    const focus = focusedIn(body);
+    body.replaceChildren(node);
+    restoreFocus(body, focus);
+    shownHtml = html;
+    const error = node.matches('[data-state="error"]') ? node : node.querySelector('.error[data-state="error"]');
+    if (error) announce(error.textContent);
+    else if (!first) announce(`${view.title} updated`);
+  }
   body.setAttribute("aria-busy", "false");
   body.dataset.loadedAt = new Date().toISOString();
   $("updated").textContent = `Updated ${new Date().toLocaleTimeString("en-GB")}`;
+}
+
+// The one live region: errors, and that a view's numbers changed. The view
+// body itself is not live: it would be read out again on every change.
+function announce(text) {
+  $("announce").textContent = text;
+}
+
+const FOCUSABLE = "a[href], button, input, select, textarea, summary, [tabindex]";
+
+// Where the focus is inside `body`: a selector of the element's id or its
+// identifying attributes, and its place among the focusable elements.
+function focusedIn(body) {
+  const node = document.activeElement;
+  if (!node || node === body || !body.contains(node)) return null;
+  const all = [...body.querySelectorAll(FOCUSABLE)];
+  const same = all.filter((n) => n.tagName === node.tagName && n.textContent === node.textContent);
+  let selector = null;
+  if (node.id) selector = `#${CSS.escape(node.id)}`;
+  else {
+    const keys = [...node.attributes].filter((a) => /^(data-(?!value$|state$)|name$|aria-label$|href$)/.test(a.name));
+    if (keys.length) selector = node.tagName.toLowerCase() + keys.map((a) => `[${a.name}="${CSS.escape(a.value)}"]`).join("");
+  }
+  return { selector, tag: node.tagName, text: node.textContent, nth: same.indexOf(node), index: all.indexOf(node) };
+}
+
+// Focuses the new element that stands where the focused one stood: the same
+// id or attributes, else the same tag and text, else the same place.
+function restoreFocus(body, was) {
+  if (!was) return;
+  const all = [...body.querySelectorAll(FOCUSABLE)];
+  const same = all.filter((n) => n.tagName === was.tag && n.textContent === was.text);
+  const target = (was.selector && body.querySelector(was.selector)) || same[Math.max(0, was.nth)]
+    || all[Math.min(was.index, all.length - 1)] || body;
+  target.focus({ preventScroll: true });
 }
 
 export function errorBox(e) {
