@@ -135,8 +135,6 @@ def open_view(page, origin: str, view: str, extra: dict) -> str:
     page.goto(f"{origin}/dashboard/?{urllib.parse.urlencode(params, doseq=True)}")
     page.wait_for_selector('#view-body[aria-busy="false"]', timeout=30_000)
     body = page.locator("#view-body")
-    if body.locator('[data-state="unavailable"]').count():
-        return "unavailable"
     if body.locator('[data-state="error"]').count():
         return "error: " + body.inner_text()[:300]
     return "ok"

@@ -317,11 +317,6 @@ function restoreFocus(body, was) {
 }
 
 export function errorBox(e) {
-  if (e instanceof ApiFailure && e.status === 404 && e.unavailable) {
-    return el("div", { class: "notice", "data-state": "unavailable", role: "status" },
-      el("strong", {}, "Not available on this server. "),
-      `This view needs ${e.unavailable}, which this Trellis version does not serve yet.`);
-  }
   const where = e.path ? ` (parameter ${e.path})` : "";
   return el("div", { class: "error", role: "alert", "data-state": "error" },
     el("strong", {}, e.status ? `The API refused (${e.status})${where}: ` : "Error: "), e.message);

@@ -29,22 +29,10 @@ function empty(message) {
   return el("div", { class: "empty", "data-state": "empty", role: "status" }, message);
 }
 
-// Calls a Part 2 endpoint; a 404 means this server does not have it.
-async function part2(ctx, path, extra, shared) {
-  try {
-    return await ctx.api(path, extra, shared);
-  } catch (e) {
-    if (e.status === 404) e.unavailable = path;
-    throw e;
-  }
-}
-
 const settle = (p) => p.then((v) => ({ ok: true, v }), (e) => ({ ok: false, e }));
 
-function failed(r, errorBox) {
-  return r.e && r.e.unavailable
-    ? el("span", { class: "muted", "data-state": "part-unavailable" }, "not available on this server")
-    : el("span", { class: "muted", "data-state": "error" }, r.e ? `${r.e.status || ""} ${r.e.message}` : "");
+function failed(r) {
+  return el("span", { class: "muted", "data-state": "error" }, r.e ? `${r.e.status || ""} ${r.e.message}` : "");
 }
 
 function needsCourse(ctx, what) {
@@ -66,7 +54,7 @@ const sinceFirst = (values) => values.slice(Math.max(0, values.findIndex((v) => 
 // revenue. `days=0` keeps the unused LTV part of the answers small.
 async function weeklyRevenue(ctx, weeks = 8) {
   const totals = await Promise.all(Array.from({ length: weeks + 1 }, (_, k) =>
-    part2(ctx, "/analytics/v1/revenue", { days: "0", as_of: asOfMinus(ctx, 7 * (weeks - k)) }, ["activity"])));
+    ctx.api("/analytics/v1/revenue", { days: "0", as_of: asOfMinus(ctx, 7 * (weeks - k)) }, ["activity"])));
   const byCurrency = totals.map((r) => Object.fromEntries(r.currencies.map((c) => [c.currency, c.revenue])));
   return byCurrency.slice(1).map((now, k) => {
     const before = byCurrency[k], week = {};
@@ -88,7 +76,7 @@ const overview = {
       settle(ctx.api("/analytics/v1/churn-risk", { limit: 1 })),
       settle(ctx.api("/analytics/v1/churn-risk", { limit: 1, as_of: asOfMinus(ctx, 7) }, ["activity"])),
       activity ? settle(ctx.api("/analytics/v1/completion", { cohort: "week" })) : Promise.resolve(null),
-      settle(part2(ctx, "/analytics/v1/revenue", {})),
+      settle(ctx.api("/analytics/v1/revenue", {})),
       settle(weeklyRevenue(ctx)),
     ]);
     const tiles = [];
@@ -264,7 +252,7 @@ const surveys = {
 const journey = {
   title: "Journey",
   async load(ctx) {
-    const j = await part2(ctx, "/analytics/v1/journey", {});
+    const j = await ctx.api("/analytics/v1/journey", {});
     const enrolled = (j.stages.find((s) => s.stage === "enrolled") || {}).learners;
     if (!enrolled) return empty("No enrolled learners in this scope yet.");
     return el("div", {},
@@ -278,4 +266,4 @@ const journey = {
 import { funnel, experiments, revenue, atRisk, feed } from "./views2.js";
 
 export const VIEWS = { overview, retention, completion, engagement, surveys, journey, funnel, experiments, revenue, "at-risk": atRisk, feed };
-export { el, fmt, metric, tile, empty, part2, short, VERB, ms, failed, settle };
+export { el, fmt, metric, tile, empty, short, VERB, ms, failed, settle };

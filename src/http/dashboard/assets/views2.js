@@ -1,7 +1,7 @@
 // The views that steer: the funnel builder, experiments, revenue and LTV,
 // the at-risk list and the live statement feed. Helpers come from views.js.
 
-import { el, fmt, metric, tile, empty, part2, short, VERB, ms } from "./views.js";
+import { el, fmt, metric, tile, empty, short, VERB, ms } from "./views.js";
 import { lineChart, legend, barList, intervalPlot } from "./charts.js";
 
 // The verbs seen in the scope's recent activity, for the funnel builder.
@@ -92,7 +92,7 @@ export const funnel = {
   async load(ctx) {
     let steps = ctx.getAll("step");
     if (steps.length < 2) steps = [JSON.stringify({ verb: VERB.registered }), JSON.stringify({ verb: VERB.completed })];
-    const f = await part2(ctx, "/analytics/v1/funnel", { step: steps, window_days: ctx.get("window_days"), cohort: ctx.get("cohort") });
+    const f = await ctx.api("/analytics/v1/funnel", { step: steps, window_days: ctx.get("window_days"), cohort: ctx.get("cohort") });
     if (!f.learners) return empty("No learner reached step 1 yet: check the first step's verb and object.");
     return el("div", {},
       el("p", {}, "Learners who reached step 1: ", metric("funnel-learners", f.learners, fmt.int(f.learners))),
@@ -161,7 +161,7 @@ export const experiments = {
     if (!id) return empty("Pick an experiment: learners are exposed through the context extension urn:trellis:cx:extension:experiment {\"id\", \"variant\"} (see the CX profile in schemas/).");
     const m = ctx.get("metric", "completion");
     if (m === "completion" && !ctx.get("activity")) return empty("Completion is measured in a course: pick a course in the scope picker.");
-    const x = await part2(ctx, "/analytics/v1/experiment", { experiment: id, metric: m, window_days: ctx.get("window_days"), day: ctx.get("day"), control: ctx.get("control") });
+    const x = await ctx.api("/analytics/v1/experiment", { experiment: id, metric: m, window_days: ctx.get("window_days"), day: ctx.get("day"), control: ctx.get("control") });
     if (!x.variants.length) return empty(`Nobody was exposed to “${id}” yet.`);
     const binary = m === "completion" || m === "retention";
     const f = binary ? fmt.pct : (v) => fmt.num(v, 2);
@@ -228,7 +228,7 @@ export const revenue = {
     el("button", { type: "submit" }, "Apply"));
   },
   async load(ctx) {
-    const r = await part2(ctx, "/analytics/v1/revenue", { currency: ctx.get("currency"), cohort: ctx.get("cohort", "week"), days: ctx.get("ltv_days", LTV_DAYS) });
+    const r = await ctx.api("/analytics/v1/revenue", { currency: ctx.get("currency"), cohort: ctx.get("cohort", "week"), days: ctx.get("ltv_days", LTV_DAYS) });
     if (!r.currencies.length) return empty("No purchases yet: send statements with verb http://activitystrea.ms/schema/1.0/purchase and the amount and currency result extensions (see the CX profile in schemas/).");
     return el("div", {},
       r.invalid ? el("p", { class: "muted" }, `${fmt.int(r.invalid)} purchase or refund statements were malformed and are not counted.`) : null,
