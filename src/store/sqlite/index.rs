@@ -35,7 +35,7 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde_json::{Map, Value};
 use tokio::sync::watch;
 
-use super::{open_connection, BUSY_TIMEOUT};
+use super::{open_connection, use_wal, BUSY_TIMEOUT};
 use crate::store::{term_keys_of, CREDENTIAL_PREFIX};
 use crate::xapi::statement::{statement_ref_target, StatementTerms};
 
@@ -177,9 +177,9 @@ fn open_index(index_path: &Path) -> anyhow::Result<Connection> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
     // NORMAL: a power cut may undo the last steps, which the indexer redoes
     // from its recorded position; the log itself stays FULL.
+    use_wal(&conn)?;
     conn.execute_batch(
-        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-131072;
-         PRAGMA temp_store=MEMORY;",
+        "PRAGMA synchronous=NORMAL; PRAGMA cache_size=-131072; PRAGMA temp_store=MEMORY;",
     )
     .context("configuring the index connection")?;
     Ok(conn)

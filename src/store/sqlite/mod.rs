@@ -31,7 +31,7 @@ mod writer;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use async_trait::async_trait;
@@ -154,12 +154,34 @@ fn open_connection(path: &Path) -> anyhow::Result<Connection> {
     // WAL: readers never block the writer. synchronous=FULL: a committed
     // transaction survives a crash of the process and of the machine.
     // Memory-mapped reads avoid a system call per page of a large index.
+    use_wal(&conn)?;
     conn.execute_batch(
-        "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;
+        "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;
          PRAGMA mmap_size=1073741824; PRAGMA temp_store=MEMORY;",
     )
     .context("configuring the connection")?;
     Ok(conn)
+}
+
+/// Puts the database in WAL mode. Processes opening a new database together
+/// race to switch it, and SQLite refuses all but one of them with
+/// SQLITE_BUSY at once, without waiting for the busy timeout (each holds a
+/// shared lock while asking for an exclusive one, which waiting could
+/// deadlock). The switch is idempotent, so it is retried until the timeout.
+pub(super) fn use_wal(conn: &Connection) -> anyhow::Result<()> {
+    let deadline = Instant::now() + BUSY_TIMEOUT;
+    loop {
+        match conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get::<_, String>(0)) {
+            Ok(mode) if mode.eq_ignore_ascii_case("wal") => return Ok(()),
+            Ok(mode) => anyhow::bail!("the database stays in journal mode {mode:?}, not WAL"),
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy && Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Err(e) => return Err(e).context("switching the database to WAL"),
+        }
+    }
 }
 
 fn backend(e: impl Into<anyhow::Error>) -> StoreError {
@@ -234,5 +256,30 @@ mod tests {
         };
         let store = SqliteStore::open(dir.path()).unwrap();
         assert!(store.statement(id).await.unwrap().is_some());
+    }
+
+    /// SQLite answers all but one of several connections switching a new
+    /// database to WAL at the same moment with SQLITE_BUSY, busy timeout or
+    /// not (about 2 % of such connections failed before the retry).
+    #[test]
+    fn connections_racing_to_configure_a_new_database_all_succeed() {
+        for _ in 0..40 {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("race.db");
+            let start = std::sync::Barrier::new(8);
+            std::thread::scope(|s| {
+                let racers: Vec<_> = (0..8)
+                    .map(|_| {
+                        s.spawn(|| {
+                            start.wait();
+                            open_connection(&path).map(drop)
+                        })
+                    })
+                    .collect();
+                for racer in racers {
+                    racer.join().unwrap().unwrap();
+                }
+            });
+        }
     }
 }
