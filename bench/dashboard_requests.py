@@ -9,8 +9,8 @@ sent REQUESTS times from 4 connections against a running server; prints a
 Markdown table of p50 and p99 in milliseconds (BENCHMARKS.md, "The
 dashboard's requests at 100k learners").
 
-Then the overview, the view that asks the most (18 requests, a course's
-overview 19), as the page loads it: all its requests at once over 6
+Then the overview, the view that asks the most (17 requests, a course's
+overview 18), as the page loads it: all its requests at once over 6
 connections (a browser's limit per host), timed until the last answer,
 REQUESTS / 4 times, for the global scope and for COURSE when given. AS_OF (RFC 3339) is the `as_of`
 of the analytics requests, as the dashboard's date picker sends it: the
