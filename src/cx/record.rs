@@ -389,6 +389,15 @@ fn name(names: &Names, id: u32) -> Option<Cow<'_, str>> {
     (id != NONE).then(|| Cow::Borrowed(names.name(id)))
 }
 
+/// The context Activities of a context set, by IRI.
+fn context_of(state: &State, ctx: u32) -> Vec<Cow<'_, str>> {
+    state
+        .ctxset_members(ctx)
+        .iter()
+        .map(|&c| Cow::Borrowed(state.scope_names.name(c)))
+        .collect()
+}
+
 /// The facts a state holds, as they would be extracted again.
 fn facts_of(state: &State) -> impl Iterator<Item = Fact<'_>> + '_ {
     let learners = state.learners.iter().enumerate().flat_map(move |(lid, l)| {
@@ -424,11 +433,7 @@ fn facts_of(state: &State) -> impl Iterator<Item = Fact<'_>> + '_ {
                 time: e.time,
                 verb: Cow::Borrowed(state.verbs.name(e.verb)),
                 object: name(&state.scope_names, e.object),
-                context: state
-                    .ctxset_members(e.ctx)
-                    .iter()
-                    .map(|&c| Cow::Borrowed(state.scope_names.name(c)))
-                    .collect(),
+                context: context_of(state, e.ctx),
                 completion: e.flags & FLAG_COMPLETION != 0,
                 success: e.flags & FLAG_SUCCESS != 0,
                 scaled: extra.map(|x| x.scaled).filter(|x| !x.is_nan()),
@@ -445,11 +450,7 @@ fn facts_of(state: &State) -> impl Iterator<Item = Fact<'_>> + '_ {
         time: g.time,
         verb: Cow::Borrowed(state.verbs.name(g.verb)),
         object: name(&state.scope_names, g.object),
-        context: state
-            .ctxset_members(g.ctx)
-            .iter()
-            .map(|&c| Cow::Borrowed(state.scope_names.name(c)))
-            .collect(),
+        context: context_of(state, g.ctx),
         ..Fact::default()
     });
     learners.chain(groups)

@@ -312,6 +312,20 @@ async fn compute<T: Send + 'static>(
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("analytics computation: {e}")))
 }
 
+/// Computes a metric of the scope `activity` (the global one when `None`)
+/// from the latest snapshot and answers it, stamped with that scope and
+/// `as_of`.
+async fn respond<T: Serialize + Send + 'static>(
+    state: &AppState,
+    activity: Option<String>,
+    as_of: i64,
+    metric: impl FnOnce(&State, Option<&str>) -> Result<T, ApiError> + Send + 'static,
+) -> Result<HttpResponse, ApiError> {
+    let scope = activity.clone();
+    let body = compute(state, move |s| metric(s, scope.as_deref())).await??;
+    answer(activity.as_deref(), as_of, body)
+}
+
 impl From<MetricError> for ApiError {
     fn from(e: MetricError) -> ApiError {
         match e {
@@ -326,9 +340,11 @@ async fn get_completion(
 ) -> Result<HttpResponse, ApiError> {
     let p = Params::read(&req, &state, &["cohort"]).await?;
     let (activity, as_of, cohort) = (p.required_activity()?, p.as_of()?, p.period("cohort")?);
-    let a = activity.clone();
-    let result = compute(&state, move |s| metrics::completion(s, &a, as_of, cohort)).await?;
-    answer(Some(&activity), as_of, result)
+    let scope = activity.clone();
+    respond(&state, Some(activity), as_of, move |s, _| {
+        Ok(metrics::completion(s, &scope, as_of, cohort))
+    })
+    .await
 }
 
 async fn get_retention(
@@ -339,12 +355,10 @@ async fn get_retention(
     let (activity, as_of) = (p.activity()?, p.as_of()?);
     let cohort = p.period("cohort")?.unwrap_or(Period::Week);
     let days = p.days()?;
-    let a = activity.clone();
-    let result = compute(&state, move |s| {
-        metrics::retention(s, a.as_deref(), as_of, cohort, &days)
+    respond(&state, activity, as_of, move |s, a| {
+        Ok(metrics::retention(s, a, as_of, cohort, &days))
     })
-    .await?;
-    answer(activity.as_deref(), as_of, result)
+    .await
 }
 
 async fn get_time_to_competency(
@@ -354,12 +368,11 @@ async fn get_time_to_competency(
     let p = Params::read(&req, &state, &["threshold"]).await?;
     let (activity, as_of) = (p.required_activity()?, p.as_of()?);
     let threshold = metrics::threshold_for(&state.cx.settings, &activity, p.threshold()?);
-    let a = activity.clone();
-    let result = compute(&state, move |s| {
-        metrics::time_to_competency(s, &a, as_of, threshold)
+    let scope = activity.clone();
+    respond(&state, Some(activity), as_of, move |s, _| {
+        Ok(metrics::time_to_competency(s, &scope, as_of, threshold))
     })
-    .await?;
-    answer(Some(&activity), as_of, result)
+    .await
 }
 
 async fn get_engagement(
@@ -370,12 +383,10 @@ async fn get_engagement(
     let (activity, as_of) = (p.activity()?, p.as_of()?);
     let period = p.period("period")?.unwrap_or(Period::Week);
     let (since, until) = p.range()?;
-    let a = activity.clone();
-    let result = compute(&state, move |s| {
-        metrics::engagement(s, a.as_deref(), as_of, period, since, until)
+    respond(&state, activity, as_of, move |s, a| {
+        metrics::engagement(s, a, as_of, period, since, until).map_err(ApiError::from)
     })
-    .await??;
-    answer(activity.as_deref(), as_of, result)
+    .await
 }
 
 async fn get_activity(
@@ -386,12 +397,10 @@ async fn get_activity(
     let (activity, as_of) = (p.activity()?, p.as_of()?);
     let period = p.period("period")?.unwrap_or(Period::Day);
     let (since, until) = p.range()?;
-    let a = activity.clone();
-    let result = compute(&state, move |s| {
-        metrics::activity(s, a.as_deref(), as_of, period, since, until)
+    respond(&state, activity, as_of, move |s, a| {
+        metrics::activity(s, a, as_of, period, since, until).map_err(ApiError::from)
     })
-    .await??;
-    answer(activity.as_deref(), as_of, result)
+    .await
 }
 
 async fn get_surveys(
@@ -400,12 +409,10 @@ async fn get_surveys(
 ) -> Result<HttpResponse, ApiError> {
     let p = Params::read(&req, &state, &["period"]).await?;
     let (activity, as_of, period) = (p.activity()?, p.as_of()?, p.period("period")?);
-    let a = activity.clone();
-    let result = compute(&state, move |s| {
-        metrics::surveys(s, a.as_deref(), as_of, period)
+    respond(&state, activity, as_of, move |s, a| {
+        Ok(metrics::surveys(s, a, as_of, period))
     })
-    .await?;
-    answer(activity.as_deref(), as_of, result)
+    .await
 }
 
 async fn get_time_to_first_value(
@@ -414,12 +421,10 @@ async fn get_time_to_first_value(
 ) -> Result<HttpResponse, ApiError> {
     let p = Params::read(&req, &state, &[]).await?;
     let (activity, as_of) = (p.activity()?, p.as_of()?);
-    let a = activity.clone();
-    let result = compute(&state, move |s| {
-        metrics::time_to_first_value(s, a.as_deref(), as_of)
+    respond(&state, activity, as_of, move |s, a| {
+        Ok(metrics::time_to_first_value(s, a, as_of))
     })
-    .await?;
-    answer(activity.as_deref(), as_of, result)
+    .await
 }
 
 async fn get_churn_risk(
@@ -437,12 +442,12 @@ async fn get_churn_risk(
     let churned = p.number("churned_days", MAX_DAYS)?.unwrap_or(30);
     let limit = p.number("limit", MAX_LIMIT)?.unwrap_or(DEFAULT_LIMIT);
     let offset = p.number("offset", usize::MAX)?.unwrap_or(0);
-    let a = activity.clone();
-    let result = compute(&state, move |s| {
-        metrics::churn_risk(s, a.as_deref(), as_of, inactive, churned, limit, offset)
+    respond(&state, activity, as_of, move |s, a| {
+        Ok(metrics::churn_risk(
+            s, a, as_of, inactive, churned, limit, offset,
+        ))
     })
-    .await?;
-    answer(activity.as_deref(), as_of, result)
+    .await
 }
 
 async fn get_journey(
@@ -451,9 +456,10 @@ async fn get_journey(
 ) -> Result<HttpResponse, ApiError> {
     let p = Params::read(&req, &state, &[]).await?;
     let (activity, as_of) = (p.activity()?, p.as_of()?);
-    let a = activity.clone();
-    let result = compute(&state, move |s| metrics::journey(s, a.as_deref(), as_of)).await?;
-    answer(activity.as_deref(), as_of, result)
+    respond(&state, activity, as_of, move |s, a| {
+        Ok(metrics::journey(s, a, as_of))
+    })
+    .await
 }
 
 async fn get_funnel(
@@ -465,12 +471,10 @@ async fn get_funnel(
     let steps = p.steps()?;
     let window = p.positive_days("window_days")?;
     let cohort = p.period("cohort")?;
-    let a = activity.clone();
-    let result = compute(&state, move |s| {
-        metrics::funnel(s, a.as_deref(), as_of, &steps, window, cohort)
+    respond(&state, activity, as_of, move |s, a| {
+        Ok(metrics::funnel(s, a, as_of, &steps, window, cohort))
     })
-    .await?;
-    answer(activity.as_deref(), as_of, result)
+    .await
 }
 
 async fn get_experiment(
@@ -511,20 +515,11 @@ async fn get_experiment(
         ));
     }
     let control = p.get("control").map(str::to_owned);
-    let a = activity.clone();
-    let result = compute(&state, move |s| {
-        metrics::experiment(
-            s,
-            &experiment,
-            outcome,
-            a.as_deref(),
-            as_of,
-            control.as_deref(),
-        )
+    respond(&state, activity, as_of, move |s, a| {
+        metrics::experiment(s, &experiment, outcome, a, as_of, control.as_deref())
+            .map_err(|e| ApiError::bad_param("control", e.to_string()))
     })
-    .await?
-    .map_err(|e| ApiError::bad_param("control", e.to_string()))?;
-    answer(activity.as_deref(), as_of, result)
+    .await
 }
 
 async fn get_revenue(
@@ -544,10 +539,15 @@ async fn get_revenue(
     }
     let cohort = p.period("cohort")?.unwrap_or(Period::Month);
     let days = p.days_or(&metrics::DEFAULT_LTV_DAYS)?;
-    let a = activity.clone();
-    let result = compute(&state, move |s| {
-        metrics::revenue(s, a.as_deref(), as_of, currency.as_deref(), cohort, &days)
+    respond(&state, activity, as_of, move |s, a| {
+        Ok(metrics::revenue(
+            s,
+            a,
+            as_of,
+            currency.as_deref(),
+            cohort,
+            &days,
+        ))
     })
-    .await?;
-    answer(activity.as_deref(), as_of, result)
+    .await
 }
